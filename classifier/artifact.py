@@ -1,0 +1,221 @@
+"""Model artifact directories: save and load with metadata, label maps and verified checksums.
+
+A directory holds the model's own files (written by its ``save``), ``labels.json`` (sorted labels per head),
+``catalogue.json`` (the department catalogue the model routes to) and ``metadata.json``: format version, model
+type and version, library versions, training-data hash, resolved config, validation metrics, review thresholds,
+rule settings and the SHA-256 of every other file, checked at load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata as package_metadata
+from pathlib import Path
+
+from classifier.catalogue import Catalogue
+from classifier.config import TrainConfig
+
+FORMAT = "complaint-router-model"
+FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = (1,)
+METADATA = "metadata.json"
+_CORE_PACKAGES = ("complaint-router", "numpy", "scipy", "scikit-learn", "jieba", "rjieba")
+_BERT_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors")
+
+
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+def default_model_path() -> Path:
+    """``$COMPLAINT_ROUTER_MODEL`` or the shipped ``models/default``."""
+    return Path(os.environ.get("COMPLAINT_ROUTER_MODEL", DEFAULT_MODEL))
+
+
+class ModelError(ValueError):
+    """A model directory is missing, incomplete, tampered with or of an unknown format."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def library_versions(kind: str) -> dict[str, str]:
+    names = _CORE_PACKAGES + (_BERT_PACKAGES if kind in ("bert", "ensemble") else ())
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = package_metadata.version(name)
+        except package_metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+@dataclass
+class RoutingModel:
+    """A loaded artifact: the head model plus what the router needs around it."""
+
+    path: Path
+    metadata: dict
+    model: object
+    catalogue: Catalogue | None
+
+    @property
+    def version(self) -> str:
+        return self.metadata["model_version"]
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        return self.model.labels
+
+    @property
+    def heads(self) -> list[str]:
+        return list(self.model.labels)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return self.metadata.get("thresholds", {})
+
+    @property
+    def rules(self) -> dict:
+        return self.metadata.get("rules", {})
+
+    @property
+    def config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.metadata["config"])
+
+    def predict_proba(self, docs: list[str]):
+        return self.model.predict_proba(docs)
+
+
+def save_model(
+    model,
+    directory: str | Path,
+    *,
+    config: TrainConfig,
+    catalogue: Catalogue | None,
+    training_data: dict,
+    metrics: dict,
+    thresholds: dict[str, float],
+    rules: dict,
+) -> Path:
+    """Write ``model`` as an artifact directory (atomically: built beside it, then moved into place)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ModelError(f"Cannot write the model to {directory}: it exists and is not a folder.")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        files = list(model.save(staging))
+        (staging / "labels.json").write_text(json.dumps(model.labels, ensure_ascii=False, indent=1), encoding="utf-8")
+        files.append("labels.json")
+        if catalogue is not None:
+            (staging / "catalogue.json").write_text(
+                json.dumps(catalogue.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
+            )
+            files.append("catalogue.json")
+        created = datetime.now(timezone.utc)
+        checksums = {name: _sha256(staging / name) for name in sorted(files)}
+        fingerprint = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()[:8]
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model_type": model.kind,
+            "model_version": f"{directory.name}-{created:%Y%m%d}-{fingerprint}",
+            "created": created.isoformat(timespec="seconds"),
+            "library_versions": library_versions(model.kind),
+            "training_data": training_data,
+            "config": config.to_dict(),
+            "heads": {head: {"labels": labels} for head, labels in model.labels.items()},
+            "metrics": metrics,
+            "thresholds": thresholds,
+            "rules": rules,
+            "files": checksums,
+        }
+        (staging / METADATA).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
+            os.replace(directory, old / directory.name)
+            os.replace(staging, directory)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def read_metadata(directory: str | Path) -> dict:
+    """``metadata.json`` of a model directory, after checking the format and every file's checksum."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"Model folder not found: {directory}")
+    meta_path = directory / METADATA
+    if not meta_path.exists():
+        raise ModelError(f"Not a model folder: {directory} has no {METADATA}.")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"Model file {meta_path} is not valid JSON: {error}") from None
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{meta_path} is not a complaint-router model (format {meta.get('format')!r}).")
+    if meta.get("format_version") not in SUPPORTED_VERSIONS:
+        raise ModelError(
+            f"Model format version {meta.get('format_version')} in {directory} is not supported by this release "
+            f"(supports {list(SUPPORTED_VERSIONS)}): retrain the model or upgrade complaint-router."
+        )
+    for name, expected in meta.get("files", {}).items():
+        path = directory / name
+        if not path.exists():
+            raise ModelError(f"Model file missing: {path}")
+        if _sha256(path) != expected:
+            raise ModelError(f"Model file {path} does not match its checksum in {METADATA} (modified or corrupt).")
+    return meta
+
+
+def _warn_versions(meta: dict) -> None:
+    saved = meta.get("library_versions", {})
+    now = library_versions(meta.get("model_type", "linear"))
+    differ = [f"{k} {saved[k]} -> {now[k]}" for k in ("numpy", "scipy", "scikit-learn", "torch", "transformers")
+              if k in saved and k in now and saved[k] != now[k]]  # fmt: skip
+    if differ:
+        warnings.warn(f"Model was saved with other library versions: {', '.join(differ)}.", stacklevel=3)
+
+
+def load_model(directory: str | Path) -> RoutingModel:
+    """Load an artifact directory of any model type, verifying checksums first."""
+    directory = Path(directory)
+    meta = read_metadata(directory)
+    _warn_versions(meta)
+    config = TrainConfig.from_dict(meta["config"])
+    labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+    kind = meta.get("model_type")
+    if kind == "linear":
+        from classifier.linear import LinearModel
+
+        model = LinearModel.load(directory, config, labels)
+    elif kind == "bert":
+        from classifier.bert import BertModel
+
+        model = BertModel.load(directory, config, labels)
+    elif kind == "ensemble":
+        from classifier.ensemble import EnsembleModel
+
+        model = EnsembleModel.load(directory, config, labels)
+    else:
+        raise ModelError(f"Unknown model type {kind!r} in {directory / METADATA}.")
+    catalogue_file = directory / "catalogue.json"
+    catalogue = Catalogue.load(catalogue_file) if catalogue_file.exists() else None
+    return RoutingModel(directory, meta, model, catalogue)

@@ -1,0 +1,142 @@
+"""Routing whole files: stream chunks in, route them (optionally on several processes), stream chunks out.
+
+Memory stays flat: one chunk per worker is in flight. Rows keep their order and their input columns; every
+input row gives exactly one output row. The output is written to a temporary file and renamed at the end.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
+from classifier.router import OUTPUT_COLUMNS, route_rows
+
+_WORKER_MODEL = None
+
+
+@dataclass
+class RouteSummary:
+    output: Path
+    rows: int
+    routed: int
+    errors: int
+    needs_review: int
+    seconds: float
+    model_version: str
+
+
+def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
+    return route_rows(_WORKER_MODEL, titles, texts)
+
+
+def _init_worker(model_path: str) -> None:
+    global _WORKER_MODEL
+    if _WORKER_MODEL is None:
+        from classifier.artifact import load_model
+
+        _WORKER_MODEL = load_model(model_path)
+
+
+def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
+    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns."""
+    errors = chunk.pop(ERROR_COLUMN) if ERROR_COLUMN in chunk else None
+    clash = {c: f"{c}_input" for c in chunk.columns if c in routed.columns}
+    out = pd.concat([chunk.rename(columns=clash).reset_index(drop=True), routed.reset_index(drop=True)], axis=1)
+    if errors is not None:
+        bad = errors.to_numpy() != ""
+        out.loc[bad, "route_status"] = "error: " + errors[bad].to_numpy()
+        for column in routed.columns:
+            if column not in ("route_status", "model_version"):
+                out.loc[bad, column] = ""
+    return out
+
+
+def _chunk_inputs(table, chunks: Iterator[pd.DataFrame]):
+    for chunk in chunks:
+        texts = chunk[table.text_col].tolist()
+        titles = chunk[table.title_col].tolist() if table.title_col else [""] * len(texts)
+        if ERROR_COLUMN in chunk:
+            bad = chunk[ERROR_COLUMN].to_numpy() != ""
+            texts = [None if b else t for t, b in zip(texts, bad)]
+        yield chunk.fillna(""), titles, [t if isinstance(t, str) else None for t in texts]
+
+
+def route_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    model,
+    *,
+    text_col: str | None = None,
+    title_col: str | None = None,
+    jobs: int = 1,
+    chunk_size: int = 5000,
+    on_progress: Callable[[int], None] = lambda rows: None,
+) -> RouteSummary:
+    """Route every row of ``input_path`` into ``output_path`` (format from its extension).
+
+    ``model`` is a loaded ``RoutingModel``; ``jobs`` > 1 routes chunks on that many processes with results
+    identical to ``jobs=1``. Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
+    """
+    global _WORKER_MODEL
+    start = time.perf_counter()
+    table = open_table(input_path, text_col=text_col, title_col=title_col)
+    check_output_path(output_path)
+    jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
+    inputs = _chunk_inputs(table, table.chunks(chunk_size))
+    counts = {"rows": 0, "routed": 0, "review": 0}
+    pool = None
+    pending: list = []
+    _WORKER_MODEL = model
+    try:
+        if jobs > 1:
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(str(model.path),))
+        with TableWriter(output_path) as writer:
+            wrote_any = False
+            for chunk, titles, texts in inputs:
+                if pool is None:
+                    results = [(chunk, _route_chunk(titles, texts))]
+                else:
+                    pending.append((chunk, pool.apply_async(_route_chunk, (titles, texts))))
+                    results = []
+                    while pending and (len(pending) > jobs or pending[0][1].ready()):
+                        done_chunk, job = pending.pop(0)
+                        results.append((done_chunk, job.get()))
+                for done_chunk, routed in results:
+                    wrote_any = True
+                    _write(writer, output_frame(done_chunk, routed), counts, on_progress)
+            for done_chunk, job in pending:
+                wrote_any = True
+                _write(writer, output_frame(done_chunk, job.get()), counts, on_progress)
+            if not wrote_any:
+                empty = pd.DataFrame(columns=list(table.columns), dtype=str)
+                writer.write(output_frame(empty, pd.DataFrame(columns=list(OUTPUT_COLUMNS), dtype=str)))
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        _WORKER_MODEL = None
+    return RouteSummary(
+        output=Path(output_path),
+        rows=counts["rows"],
+        routed=counts["routed"],
+        errors=counts["rows"] - counts["routed"],
+        needs_review=counts["review"],
+        seconds=round(time.perf_counter() - start, 3),
+        model_version=model.version,
+    )
+
+
+def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:
+    writer.write(frame)
+    counts["rows"] += len(frame)
+    counts["routed"] += int(frame["route_status"].eq("ok").sum())
+    counts["review"] += int(frame["needs_review"].astype(str).eq("True").sum())
+    on_progress(counts["rows"])

@@ -1,0 +1,143 @@
+"""Metrics per head and human-readable reports (Markdown + confusion-matrix PNGs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from classifier.router import NO_DEPARTMENT, route_batch
+
+
+def head_metrics(y_true: Sequence[str], y_pred: Sequence[str], top3: Sequence[Sequence[str]]) -> dict:
+    """Accuracy, macro/weighted F1, top-3 accuracy, per-class P/R/F1 and the confusion matrix."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    labels = sorted(set(y_true) | set(y_pred))
+    if not y_true:
+        return {"n": 0, "accuracy": None, "macro_f1": None, "weighted_f1": None, "top3_accuracy": None,
+                "per_class": {}, "labels": [], "confusion": []}  # fmt: skip
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    true_labels = sorted(set(y_true))
+    return {
+        "n": len(y_true),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=true_labels, average="macro", zero_division=0)), 4),
+        "weighted_f1": round(float(f1_score(y_true, y_pred, average="weighted", zero_division=0)), 4),
+        "top3_accuracy": round(float(np.mean([t in set(k) for t, k in zip(y_true, top3)])), 4),
+        "per_class": {
+            label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+        },
+        "labels": labels,
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+    }
+
+
+def top_labels(probs: np.ndarray, labels: list[str], k: int = 3) -> list[list[str]]:
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return [[labels[j] for j in row] for row in order]
+
+
+def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: pd.DataFrame, labels: dict) -> dict:
+    """Per-head metrics of routed rows against the label columns of ``truth`` (same rows, same order).
+
+    Screening and department are scored on the final decisions (after rules and consistency); department
+    top-3 comes from ``department_top3``; other heads from their probabilities.
+    """
+    heads = {}
+    for head in labels:
+        if head not in truth:
+            continue
+        gold = truth[head].fillna("").astype(str).to_numpy()
+        scored = np.flatnonzero((gold != "") & decided["route_status"].eq("ok").to_numpy())
+        predicted = decided[head].to_numpy()[scored].astype(object)
+        if head == "department":
+            predicted = np.where(predicted == "", NO_DEPARTMENT, predicted)
+            top3 = [[x.rsplit(":", 1)[0] for x in cell.split("|")] if cell else [NO_DEPARTMENT]
+                    for cell in decided["department_top3"].to_numpy()[scored]]  # fmt: skip
+        else:
+            ok_rows = np.flatnonzero(decided["route_status"].eq("ok").to_numpy())
+            position = {row: i for i, row in enumerate(ok_rows)}
+            top3 = top_labels(probs[head][[position[r] for r in scored]], labels[head]) if len(scored) else []
+        heads[head] = head_metrics(gold[scored], predicted, top3)
+    return {"heads": heads}
+
+
+def evaluate(model, frame: pd.DataFrame) -> dict:
+    """Route ``frame`` (message schema with label columns) and score every head the model and data share."""
+    shared = [h for h in model.labels if h in frame]
+    if not shared:
+        raise ValueError(
+            f"The data has none of the model's label columns {list(model.labels)}; found columns {list(frame.columns)}."
+        )
+    decided, probs = route_batch(model, frame["title"].tolist(), frame["text"].tolist())
+    result = score_decisions(decided, probs, frame, model.labels)
+    result["model_version"] = model.version
+    result["rows"] = len(frame)
+    result["rows_not_routable"] = int((decided["route_status"] != "ok").sum())
+    return result
+
+
+SUMMARY_KEYS = ("n", "accuracy", "macro_f1", "weighted_f1", "top3_accuracy")
+
+
+def summary_markdown(result: dict) -> str:
+    """One Markdown table row per head with the headline metrics."""
+    lines = ["| head | " + " | ".join(SUMMARY_KEYS) + " |", "| --- |" + " --- |" * len(SUMMARY_KEYS)]
+    for head, m in result["heads"].items():
+        lines.append(f"| {head} | " + " | ".join("" if m[k] is None else str(m[k]) for k in SUMMARY_KEYS) + " |")
+    return "\n".join(lines)
+
+
+def write_report(result: dict, directory: str | Path, title: str = "complaint-router evaluation") -> Path:
+    """Markdown report with per-class tables and one confusion-matrix PNG per head."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cjk = [f.name for f in font_manager.fontManager.ttflist if any(k in f.name for k in ("CJK", "Hei", "Song", "WenQuanYi"))]
+    if cjk:
+        plt.rcParams["font.sans-serif"] = [cjk[0]]
+    lines = [f"# {title}", "", f"Model: `{result.get('model_version', '?')}`  ",
+             f"Rows: {result.get('rows', '?')}, not routable: {result.get('rows_not_routable', 0)}", "",
+             summary_markdown(result), ""]  # fmt: skip
+    for head, m in result["heads"].items():
+        if not m["labels"]:
+            continue
+        lines += [f"## {head}", "", "| label | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |"
+                  for label, c in m["per_class"].items()]  # fmt: skip
+        figure, axis = plt.subplots(figsize=(1 + 0.45 * len(m["labels"]), 1 + 0.4 * len(m["labels"])))
+        matrix = np.array(m["confusion"])
+        axis.imshow(matrix, cmap="Blues")
+        ticks = range(len(m["labels"]))
+        names = m["labels"] if cjk else [f"{i}" for i in ticks]
+        axis.set_xticks(ticks, names, rotation=90, fontsize=7)
+        axis.set_yticks(ticks, names, fontsize=7)
+        for (i, j), value in np.ndenumerate(matrix):
+            if value:
+                axis.text(j, i, str(value), ha="center", va="center", fontsize=6,
+                          color="white" if value > matrix.max() / 2 else "black")  # fmt: skip
+        axis.set_xlabel("predicted")
+        axis.set_ylabel("true")
+        axis.set_title(f"{head}: confusion matrix")
+        figure.tight_layout()
+        figure.savefig(directory / f"confusion_{head}.png", dpi=110)
+        plt.close(figure)
+        lines += ["", f"![confusion matrix of {head}](confusion_{head}.png)", ""]
+        if not cjk:
+            lines += ["Axis numbers: " + ", ".join(f"{i} = {label}" for i, label in enumerate(m["labels"])), ""]
+    (directory / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    return directory / "report.md"
+

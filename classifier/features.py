@@ -1,0 +1,283 @@
+"""TF-IDF features: jieba word n-grams and character n-grams, computed in vectorised NumPy.
+
+Each n-gram is hashed to a 64-bit key (characters from their code points, words from a stable digest of the
+word), and an exact vocabulary of keys learned in ``fit`` maps keys to columns through a bucket table, so a
+document is turned into a row of the sparse matrix without a Python loop over its n-grams. The vocabulary keeps
+the n-grams' text too, for explanations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from classifier.text import tokenize
+
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+_SEP = 0
+_CHUNK = 2000
+
+
+def _mix(keys: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads the bits of every key (modulo 2**64)."""
+    keys = keys ^ (keys >> np.uint64(30))
+    keys = keys * np.uint64(0xBF58476D1CE4E5B9)
+    keys = keys ^ (keys >> np.uint64(27))
+    keys = keys * np.uint64(0x94D049BB133111EB)
+    return keys ^ (keys >> np.uint64(31))
+
+
+def _ngram_keys(units: np.ndarray, valid: np.ndarray, ngram_range: tuple[int, int]):
+    """Keys and start positions of every n-gram of ``units`` that lies wholly on valid positions."""
+    low, high = ngram_range
+    keys, starts, lengths = [], [], []
+    rolling, ok = units, valid
+    for n in range(1, high + 1):
+        if n > 1:
+            rolling = rolling[:-1] * _MUL + units[n - 1 :]
+            ok = ok[:-1] & valid[n - 1 :]
+        if n >= low:
+            where = np.flatnonzero(ok)
+            keys.append(_mix(rolling[where] ^ np.uint64(n)))
+            starts.append(where)
+            lengths.append(np.full(where.size, n, dtype=np.int8))
+    return np.concatenate(keys), np.concatenate(starts), np.concatenate(lengths)
+
+
+class _Units:
+    """One batch of documents as a flat array of units with separators and the document of each unit."""
+
+    def __init__(self, analyzer: str, docs: Sequence, word_cache: dict[str, int]):
+        if analyzer == "char":
+            joined = "\x00".join(d.replace("\x00", " ") for d in docs) + "\x00"
+            codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+            self.units = codes.astype(np.uint64)
+            self.pieces: Sequence[str] = joined
+        else:
+            flat: list[str] = []
+            for words in docs:
+                flat.extend(words)
+                flat.append("\x00")
+            get = word_cache.get
+            if len(word_cache) > 2_000_000:
+                word_cache.clear()
+            ids = [get(w) for w in flat]
+            for i, value in enumerate(ids):
+                if value is None:
+                    ids[i] = word_cache[flat[i]] = _word_id(flat[i])
+            self.units = np.array(ids, dtype=np.uint64)
+            self.pieces = flat
+        self.valid = self.units != _SEP
+        separators = ~self.valid
+        self.doc = np.cumsum(separators) - separators
+
+    def text(self, start: int, length: int, analyzer: str) -> str:
+        piece = self.pieces[start : start + length]
+        return piece if analyzer == "char" else " ".join(piece)
+
+
+def _word_id(word: str) -> int:
+    if word == "\x00":
+        return _SEP
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little") | 1
+
+
+class NgramVectorizer:
+    """TF-IDF over hashed character or word n-grams with an exact, frequency-ranked vocabulary.
+
+    ``analyzer="char"`` takes normalised strings; ``analyzer="word"`` takes lists of words.
+    """
+
+    def __init__(
+        self,
+        *,
+        analyzer: str = "char",
+        ngram_range: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_features: int | None = 100_000,
+        sublinear_tf: bool = True,
+        table_bits: int = 22,
+    ):
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.table_bits = table_bits
+        self._word_cache: dict[str, int] = {}
+
+    def _batches(self, docs: Sequence):
+        for begin in range(0, len(docs), _CHUNK):
+            batch = docs[begin : begin + _CHUNK]
+            units = _Units(self.analyzer, batch, self._word_cache)
+            keys, starts, lengths = _ngram_keys(units.units, units.valid, tuple(self.ngram_range))
+            yield begin, len(batch), units, keys, starts, lengths
+
+    def fit(self, docs: Sequence) -> NgramVectorizer:
+        """Learn the vocabulary (document frequency >= ``min_df``, most frequent first) and IDF weights."""
+        if self.analyzer not in ("char", "word"):
+            raise ValueError(f"analyzer must be 'char' or 'word', got {self.analyzer!r}.")
+        low, high = self.ngram_range
+        if not 1 <= low <= high:
+            raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {self.ngram_range!r}.")
+        if len(docs) == 0:
+            raise ValueError("Cannot fit a vectorizer on zero documents.")
+        chunk_keys, chunk_counts = [], []
+        for _, _, units, keys, starts, _ in self._batches(docs):
+            order = np.lexsort((units.doc[starts], keys))
+            keys, doc = keys[order], units.doc[starts][order]
+            first = np.ones(keys.size, dtype=bool)
+            first[1:] = (keys[1:] != keys[:-1]) | (doc[1:] != doc[:-1])
+            unique, counts = np.unique(keys[first], return_counts=True)
+            chunk_keys.append(unique)
+            chunk_counts.append(counts)
+        all_keys, inverse = np.unique(np.concatenate(chunk_keys), return_inverse=True)
+        df = np.bincount(inverse, weights=np.concatenate(chunk_counts)).astype(np.int64)
+        keep = np.flatnonzero(df >= self.min_df)
+        keep = keep[np.lexsort((all_keys[keep], -df[keep]))]
+        if self.max_features is not None:
+            keep = keep[: self.max_features]
+        keys, df = all_keys[keep], df[keep]
+        mask = np.uint64((1 << self.table_bits) - 1)
+        buckets = (keys & mask).astype(np.int64)
+        _, first_of_bucket = np.unique(buckets, return_index=True)
+        reachable = np.sort(first_of_bucket)
+        self.keys_ = keys[reachable]
+        self.idf_ = (np.log((1 + len(docs)) / (1 + df[reachable])) + 1).astype(np.float32)
+        self.vocabulary_ = self._name_keys(docs)
+        self._build_table()
+        return self
+
+    def _name_keys(self, docs: Sequence) -> list[str]:
+        names: list[str | None] = [None] * len(self.keys_)
+        missing = len(names)
+        self._build_table()
+        for _, _, units, keys, starts, lengths in self._batches(docs):
+            cols = self._lookup(keys)
+            hit = np.flatnonzero(cols >= 0)
+            cols_hit, first = np.unique(cols[hit], return_index=True)
+            for col, at in zip(cols_hit.tolist(), hit[first].tolist()):
+                if names[col] is None:
+                    names[col] = units.text(int(starts[at]), int(lengths[at]), self.analyzer)
+                    missing -= 1
+            if missing == 0:
+                break
+        return [name or "" for name in names]
+
+    def _build_table(self) -> None:
+        mask = np.uint64((1 << self.table_bits) - 1)
+        self._table = np.full(1 << self.table_bits, -1, dtype=np.int32)
+        self._table[(self.keys_ & mask).astype(np.int64)] = np.arange(len(self.keys_), dtype=np.int32)
+
+    def _lookup(self, keys: np.ndarray) -> np.ndarray:
+        mask = np.uint64((1 << self.table_bits) - 1)
+        cols = self._table[(keys & mask).astype(np.int64)]
+        found = cols >= 0
+        found[found] = self.keys_[cols[found]] == keys[found]
+        return np.where(found, cols, -1)
+
+    def transform(self, docs: Sequence) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows, one per document (float32)."""
+        if not hasattr(self, "keys_"):
+            raise ValueError("This NgramVectorizer is not fitted yet. Call 'fit' first.")
+        blocks = []
+        for _, size, units, keys, starts, _ in self._batches(docs):
+            cols = self._lookup(keys)
+            hit = cols >= 0
+            rows = units.doc[starts[hit]]
+            block = sp.csr_matrix(
+                (np.ones(int(hit.sum()), dtype=np.float32), (rows, cols[hit])),
+                shape=(size, len(self.keys_)),
+            )
+            block.sum_duplicates()
+            blocks.append(block)
+        matrix = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(self.keys_)))
+        if self.sublinear_tf:
+            np.log(matrix.data, out=matrix.data)
+            matrix.data += 1
+        matrix.data *= self.idf_[matrix.indices]
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1
+        matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(np.float32)
+        return matrix.astype(np.float32)
+
+    def fit_transform(self, docs: Sequence) -> sp.csr_matrix:
+        return self.fit(docs).transform(docs)
+
+    def get_params(self) -> dict:
+        return {
+            "analyzer": self.analyzer,
+            "ngram_range": list(self.ngram_range),
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "table_bits": self.table_bits,
+        }
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Learned arrays, for saving with ``np.savez``."""
+        return {"keys": self.keys_, "idf": self.idf_}
+
+    @classmethod
+    def from_state(cls, params: dict, arrays: dict[str, np.ndarray], vocabulary: list[str]) -> NgramVectorizer:
+        vectorizer = cls(**{**params, "ngram_range": tuple(params["ngram_range"])})
+        vectorizer.keys_ = np.asarray(arrays["keys"], dtype=np.uint64)
+        vectorizer.idf_ = np.asarray(arrays["idf"], dtype=np.float32)
+        vectorizer.vocabulary_ = list(vocabulary)
+        vectorizer._build_table()
+        return vectorizer
+
+
+class TextFeatures:
+    """The union of word n-grams (jieba) and character n-grams of normalised ``title + text``."""
+
+    def __init__(
+        self,
+        *,
+        tokenizer: str = "rjieba",
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (1, 3),
+        min_df: int = 2,
+        max_word_features: int = 100_000,
+        max_char_features: int = 100_000,
+    ):
+        self.tokenizer = tokenizer
+        self.word = NgramVectorizer(
+            analyzer="word", ngram_range=word_ngrams, min_df=min_df, max_features=max_word_features
+        )
+        self.char = NgramVectorizer(
+            analyzer="char", ngram_range=char_ngrams, min_df=min_df, max_features=max_char_features
+        )
+
+    @classmethod
+    def from_parts(cls, tokenizer: str, word: NgramVectorizer, char: NgramVectorizer) -> TextFeatures:
+        """Rebuild fitted features from their two vectorizers."""
+        features = cls(tokenizer=tokenizer)
+        features.word, features.char = word, char
+        return features
+
+    def _words(self, docs: Sequence[str]) -> list[list[str]]:
+        return [tokenize(doc, self.tokenizer) for doc in docs]
+
+    def fit(self, docs: Sequence[str]) -> TextFeatures:
+        """Fit both vocabularies on normalised documents (labelled and unlabelled alike)."""
+        self.word.fit(self._words(docs))
+        self.char.fit(docs)
+        return self
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        """Word block then character block, each L2-normalised, scaled so each row has norm 1."""
+        words = self.word.transform(self._words(docs))
+        chars = self.char.transform(docs)
+        return (sp.hstack([words, chars], format="csr") * np.float32(np.sqrt(0.5))).astype(np.float32)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f"词:{w}" for w in self.word.vocabulary_] + [f"字:{c}" for c in self.char.vocabulary_]
+
+    @property
+    def n_features(self) -> int:
+        return len(self.word.keys_) + len(self.char.keys_)

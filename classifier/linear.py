@@ -1,0 +1,191 @@
+"""Linear heads over the TF-IDF features: one LinearSVC per label column, calibrated by temperature scaling.
+
+Probabilities are ``softmax(scores / T)`` with one temperature ``T`` per head fitted on cross-validated
+scores, so they are calibrated without changing the ranking. Weights are stored as float16 (the in-memory
+model uses the same rounded values, so a saved and reloaded model gives identical probabilities).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
+from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
+
+from classifier.config import TrainConfig
+from classifier.features import NgramVectorizer, TextFeatures
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """The temperature minimising the negative log-likelihood of ``softmax(scores / T)``."""
+
+    def nll(log_t: float) -> float:
+        p = softmax(scores / np.exp(log_t))
+        return -float(np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None))))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-5, 3), method="bounded").x))
+
+
+class LinearHead:
+    """A multi-class linear classifier with calibrated ``predict_proba`` (classes sorted)."""
+
+    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", calibration_folds: int = 3, seed: int = 0):
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration_folds = calibration_folds
+        self.seed = seed
+
+    def _svm(self) -> LinearSVC:
+        return LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.seed)
+
+    @staticmethod
+    def _scores(svm: LinearSVC, X) -> np.ndarray:
+        scores = svm.decision_function(X)
+        return np.column_stack([-scores, scores]) / 2 if scores.ndim == 1 else scores
+
+    def fit(self, X: sp.csr_matrix, y: Sequence[str]) -> LinearHead:
+        y = np.asarray(y, dtype=object)
+        self.classes_ = sorted(set(y.tolist()))
+        if len(self.classes_) < 2:
+            raise ValueError(f"A head needs at least two labels to learn; found only {self.classes_}.")
+        index = {label: i for i, label in enumerate(self.classes_)}
+        codes = np.array([index[label] for label in y])
+        folds = min(self.calibration_folds, int(np.bincount(codes).min()))
+        if folds >= 2:
+            scores = np.zeros((len(codes), len(self.classes_)))
+            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
+            for train, held in splitter.split(np.zeros(len(codes)), codes):
+                scores[held] = self._scores(self._svm().fit(X[train], codes[train]), X[held])
+            self.temperature_ = fit_temperature(scores, codes)
+        else:
+            self.temperature_ = 1.0
+        svm = self._svm().fit(X, codes)
+        coef = svm.coef_ if len(self.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]]) / 2
+        intercept = svm.intercept_ if len(self.classes_) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]]) / 2
+        self.coef_ = coef.astype(np.float16).astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
+        return self
+
+
+class LinearModel:
+    """Shared TF-IDF features and one ``LinearHead`` per label column."""
+
+    kind = "linear"
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+
+    @property
+    def labels(self) -> dict[str, list[str]]:
+        return {head: list(h.classes_) for head, h in self.heads_.items()}
+
+    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], vocabulary_docs: Sequence[str] = ()) -> LinearModel:
+        """Fit features on ``docs`` + ``vocabulary_docs`` and one head per target (empty labels skipped)."""
+        c = self.config
+        self.features_ = TextFeatures(
+            tokenizer=c.tokenizer,
+            word_ngrams=c.word_ngrams,
+            char_ngrams=c.char_ngrams,
+            min_df=c.min_df,
+            max_word_features=c.max_word_features,
+            max_char_features=c.max_char_features,
+        ).fit(list(docs) + list(vocabulary_docs))
+        X = self.features_.transform(list(docs))
+        self.heads_ = {}
+        for head, labels in targets.items():
+            labels = np.asarray(labels, dtype=object)
+            rows = np.flatnonzero(labels != "")
+            if rows.size == 0:
+                raise ValueError(f"Head {head!r} has no labelled rows.")
+            try:
+                self.heads_[head] = LinearHead(
+                    C=c.C, class_weight=c.class_weight, calibration_folds=c.calibration_folds, seed=c.seed
+                ).fit(X[rows], labels[rows])
+            except ValueError as error:
+                raise ValueError(f"Head {head!r}: {error}") from None
+        self._stack()
+        return self
+
+    def _stack(self) -> None:
+        self._weights = np.vstack([h.coef_ for h in self.heads_.values()]).T.copy()
+        self._bias = np.concatenate([h.intercept_ for h in self.heads_.values()])
+        self._spans = {}
+        start = 0
+        for head, h in self.heads_.items():
+            self._spans[head] = (start, start + len(h.classes_), h.temperature_)
+            start += len(h.classes_)
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        return self.features_.transform(list(docs))
+
+    def predict_proba(self, docs: Sequence[str]) -> dict[str, np.ndarray]:
+        """Calibrated probabilities per head for normalised documents (``title + ' ' + text``)."""
+        scores = np.asarray(self.transform(docs) @ self._weights) + self._bias
+        return {head: softmax(scores[:, a:b] / t) for head, (a, b, t) in self._spans.items()}
+
+    def explain(self, doc: str, head: str, label: str, k: int = 8) -> list[tuple[str, float]]:
+        """The ``k`` n-grams of ``doc`` that pushed ``head`` most towards ``label`` (term, contribution)."""
+        h = self.heads_[head]
+        row = self.transform([doc])
+        weights = h.coef_[h.classes_.index(label)]
+        contributions = row.data * weights[row.indices]
+        order = np.argsort(-contributions)[:k]
+        names = self.features_.feature_names
+        return [(names[row.indices[i]], float(contributions[i])) for i in order if contributions[i] > 0]
+
+    # persistence: arrays in one .npz (no pickle), vocabularies and labels in JSON
+    def save(self, directory: Path) -> list[str]:
+        arrays = {}
+        for name, vectorizer in (("word", self.features_.word), ("char", self.features_.char)):
+            for key, value in vectorizer.state().items():
+                arrays[f"{name}_{key}"] = value
+        for head, h in self.heads_.items():
+            arrays[f"head_{head}_coef"] = h.coef_.astype(np.float16)
+            arrays[f"head_{head}_intercept"] = h.intercept_
+            arrays[f"head_{head}_temperature"] = np.array([h.temperature_])
+        np.savez_compressed(directory / "linear.npz", **arrays)
+        spec = {
+            "tokenizer": self.features_.tokenizer,
+            "word": {"params": self.features_.word.get_params(), "vocabulary": self.features_.word.vocabulary_},
+            "char": {"params": self.features_.char.get_params(), "vocabulary": self.features_.char.vocabulary_},
+            "heads": list(self.heads_),
+        }
+        (directory / "features.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+        return ["linear.npz", "features.json"]
+
+    @classmethod
+    def load(cls, directory: Path, config: TrainConfig, labels: dict[str, list[str]]) -> LinearModel:
+        spec = json.loads((directory / "features.json").read_text(encoding="utf-8"))
+        with np.load(directory / "linear.npz", allow_pickle=False) as stored:
+            arrays = dict(stored)
+        model = cls(config)
+        word, char = (
+            NgramVectorizer.from_state(
+                spec[name]["params"],
+                {"keys": arrays[f"{name}_keys"], "idf": arrays[f"{name}_idf"]},
+                spec[name]["vocabulary"],
+            )
+            for name in ("word", "char")
+        )
+        model.features_ = TextFeatures.from_parts(spec["tokenizer"], word, char)
+        model.heads_ = {}
+        for head in spec["heads"]:
+            h = LinearHead(C=config.C, class_weight=config.class_weight, seed=config.seed)
+            h.classes_ = list(labels[head])
+            h.coef_ = arrays[f"head_{head}_coef"].astype(np.float32)
+            h.intercept_ = arrays[f"head_{head}_intercept"]
+            h.temperature_ = float(arrays[f"head_{head}_temperature"][0])
+            model.heads_[head] = h
+        model._stack()
+        return model

@@ -1,0 +1,24 @@
+"""Routing one message, with the terms that drove the department choice."""
+
+from __future__ import annotations
+
+from classifier.router import route_batch
+
+
+def predict(model, text: str, title: str = "", *, explain: int = 8) -> dict:
+    """The routing of one message as a dict (the ``route`` columns plus ``top_terms`` and ``deadline_days``)."""
+    decided, _ = route_batch(model, [title], [text])
+    result = {k: (v.item() if hasattr(v, "item") else v) for k, v in decided.iloc[0].items()}
+    result["top_terms"] = []
+    result["deadline_days"] = None
+    department = result.get("department")
+    if result["route_status"] == "ok" and department:
+        if model.catalogue is not None:
+            result["deadline_days"] = model.catalogue.deadline_days(department)
+        explainer = getattr(model.model, "explain", None)
+        if explainer is not None and "department" in model.labels and department in model.labels["department"]:
+            from classifier.router import prepare
+
+            docs, _ = prepare([title], [text])
+            result["top_terms"] = [{"term": t, "weight": round(w, 4)} for t, w in explainer(docs[0], "department", department, explain)]
+    return result

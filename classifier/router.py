@@ -1,0 +1,195 @@
+"""The routing decision: from per-head probabilities to screening, department, review flag and status.
+
+Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords), make screening and
+department consistent (纪检监察 goes to 纪委监委, 无效 gets no department, 信访局 only for 信访事项), and flag
+rows whose confidence is under the head's review threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from classifier.text import has_han, normalize
+
+INVALID = "无效"
+NO_DEPARTMENT = "无"
+LINKED = {"纪检监察": "纪委监委", INVALID: NO_DEPARTMENT}
+"""Screening categories that fix the department."""
+PETITION, PETITION_OFFICE = "信访事项", "信访局"
+REVIEW_HEADS = ("screening", "department")
+MAX_INPUT_CHARS = 1_000_000
+OUTPUT_COLUMNS = (
+    "screening", "screening_confidence", "department", "department_confidence", "department_top3",
+    "topic", "topic_confidence", "needs_review", "route_status", "model_version",
+)  # fmt: skip
+
+
+def check_text(title: object, text: object) -> str | None:
+    """The reason a row cannot be routed, or None when its text is usable."""
+    if not isinstance(text, str):
+        return "missing text"
+    if not text.strip():
+        return "empty text"
+    if not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
+        return "no text (only digits, punctuation or symbols)"
+    return None
+
+
+def prepare(titles: Sequence[object], texts: Sequence[object]) -> tuple[list[str], list[str | None]]:
+    """Normalised documents (``title + text``) and a reason per row that cannot be routed."""
+    docs, reasons = [], []
+    for title, text in zip(titles, texts):
+        reason = check_text(title, text)
+        reasons.append(reason)
+        if reason is None:
+            head = title if isinstance(title, str) else ""
+            docs.append(normalize(f"{head[:MAX_INPUT_CHARS]} {text[:MAX_INPUT_CHARS]}"))
+        else:
+            docs.append("")
+    return docs, reasons
+
+
+def is_garbage(doc: str) -> bool:
+    """Text a screener would call 无效 without reading further: no Chinese at all, or one character repeated."""
+    if not has_han(doc):
+        return True
+    compact = doc.replace(" ", "")
+    return len(compact) >= 6 and len(set(compact)) <= 2
+
+
+def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_rows: int = 20) -> float:
+    """The lowest confidence above which the rows' precision is at least ``target`` (1.0 when none is)."""
+    if len(confidence) == 0:
+        return 0.0
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero((precision >= target) & (np.arange(1, len(order) + 1) >= min(min_rows, len(order))))
+    if ok.size == 0:
+        return 1.0
+    last = ok.max()
+    return 0.0 if last == len(order) - 1 else float(confidence[order][last])
+
+
+def _renormalise(p: np.ndarray) -> np.ndarray:
+    total = p.sum(axis=1, keepdims=True)
+    return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
+
+
+def _top3(labels: list[str], p: np.ndarray) -> list[str]:
+    order = np.argsort(-p, axis=1, kind="stable")[:, :3]
+    return ["|".join(f"{labels[j]}:{p[i, j]:.3f}" for j in row if p[i, j] > 0) for i, row in enumerate(order)]
+
+
+def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
+    """Department probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised."""
+    if not weight:
+        return p
+    return _renormalise(p * np.exp(weight * np.minimum(hits, 3)))
+
+
+def decide(
+    probs: dict[str, np.ndarray],
+    labels: dict[str, list[str]],
+    docs: list[str],
+    *,
+    thresholds: dict[str, float],
+    keyword_hits: np.ndarray | None = None,
+    keyword_weight: float = 0.0,
+) -> pd.DataFrame:
+    """Decisions for rows that reached the model (``docs`` normalised), one output row each."""
+    n = len(docs)
+    out = pd.DataFrame(index=range(n))
+    probs = {head: p.copy() for head, p in probs.items()}
+    screening = probs.get("screening")
+    department = probs.get("department")
+    s_labels, d_labels = labels.get("screening", []), labels.get("department", [])
+    if department is not None and keyword_hits is not None:
+        department = probs["department"] = keyword_boost(department, keyword_hits, keyword_weight)
+    if screening is not None and INVALID in s_labels:
+        garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
+        if garbage.any():
+            screening[garbage] = 0.0
+            screening[garbage, s_labels.index(INVALID)] = 1.0
+    if screening is not None and department is not None:
+        for category, dept in LINKED.items():
+            if category in s_labels and dept in d_labels:
+                a, b = s_labels.index(category), d_labels.index(dept)
+                joint = (screening[:, a] + department[:, b]) / 2
+                screening[:, a] = np.where(screening[:, a] == 1.0, 1.0, joint)
+                department[:, b] = screening[:, a]
+        probs["screening"] = screening = _renormalise(screening)
+    review = np.zeros(n, dtype=bool)
+    for head, p in probs.items():
+        names = labels[head]
+        if head == "department":
+            continue
+        best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
+        confidence = p[np.arange(n), best] if n else np.zeros(0)
+        out[head] = [names[j] for j in best]
+        out[f"{head}_confidence"] = np.round(confidence.astype(float), 4)
+        if head in REVIEW_HEADS or not set(REVIEW_HEADS) & set(probs):
+            review |= confidence < thresholds.get(head, 0.0)
+    if department is not None:
+        if screening is not None:
+            chosen = out["screening"].to_numpy()
+            fixed = np.array([LINKED.get(c) for c in chosen], dtype=object)
+            blocked = [d_labels.index(d) for d in list(LINKED.values()) + [PETITION_OFFICE] if d in d_labels]
+            free = department.copy()
+            free[:, blocked] = 0.0
+            if PETITION_OFFICE in d_labels:
+                petition = chosen == PETITION
+                free[petition, d_labels.index(PETITION_OFFICE)] = department[petition, d_labels.index(PETITION_OFFICE)]
+            free = _renormalise(free)
+            has_fixed = np.array([f is not None for f in fixed], dtype=bool)
+            for i in np.flatnonzero(has_fixed):
+                free[i] = 0.0
+                if fixed[i] in d_labels:
+                    free[i, d_labels.index(fixed[i])] = out.at[i, "screening_confidence"]
+            department = free
+        best = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
+        confidence = department[np.arange(n), best] if n else np.zeros(0)
+        out["department"] = [d_labels[j] for j in best]
+        out["department_confidence"] = np.round(confidence.astype(float), 4)
+        out["department_top3"] = _top3(d_labels, department)
+        review |= confidence < thresholds.get("department", 0.0)
+        if screening is not None:
+            no_department = out["screening"].eq(INVALID).to_numpy()
+            out.loc[no_department, "department"] = ""
+            out.loc[no_department, "department_top3"] = ""
+    out["needs_review"] = review
+    return out
+
+
+def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:
+    """Output columns for one batch of rows, in order: decisions for usable rows, ``error: …`` for the rest."""
+    return route_batch(model, titles, texts)[0]
+
+
+def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """``route_rows`` plus the model's raw probabilities for the routable rows (in row order)."""
+    docs, reasons = prepare(titles, texts)
+    good = [i for i, reason in enumerate(reasons) if reason is None]
+    columns = {name: np.full(len(docs), "", dtype=object) for name in OUTPUT_COLUMNS}
+    probs: dict[str, np.ndarray] = {}
+    if good:
+        good_docs = [docs[i] for i in good]
+        probs = model.predict_proba(good_docs)
+        hits = None
+        weight = float(model.rules.get("keyword_weight", 0.0) or 0.0)
+        if weight and model.catalogue is not None and "department" in probs:
+            hits = model.catalogue.keyword_hits(good_docs, model.labels["department"])
+        decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, keyword_hits=hits, keyword_weight=weight)
+        for name in decided.columns:
+            columns.setdefault(name, np.full(len(docs), "", dtype=object))[good] = decided[name].to_numpy()
+        columns["route_status"][good] = "ok"
+    for i, reason in enumerate(reasons):
+        if reason is not None:
+            columns["route_status"][i] = f"error: {reason}"
+    columns["model_version"][:] = model.version
+    frame = pd.DataFrame(columns)
+    return frame, probs

@@ -1,0 +1,104 @@
+"""Text normalisation and jieba tokenisation.
+
+``normalize`` makes the text the models see: NFKC (full-width to half-width), HTML remnants and control
+characters removed, whitespace collapsed, masked phone numbers replaced by one ``TEL`` token, and very long
+texts cut to their head and tail. ``tokenize`` splits normalised text into words with jieba's dictionary plus
+our domain dictionary; the fast path uses rjieba (jieba-rs), and ``jieba`` itself is the reference.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+PHONE_TOKEN = "TEL"
+MAX_CHARS = 3000
+"""Characters kept for features: the first two thirds and the last third of a longer text."""
+
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_PHONE = re.compile(
+    r"(?:\d{3,4}-)?(?:\*{5,}[\d*]*|0{7,}|\d{3}[×xX*]{4}\d{4}|1[3-9]\d{9}(?!\d))"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
+_SPACE = re.compile(r"\s+")
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+TOKENIZERS = ("rjieba", "jieba")
+
+
+def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
+    """Return ``text`` cleaned for the models; never raises on a ``str``."""
+    if "&" in text:
+        text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text)
+    text = _PHONE.sub(f" {PHONE_TOKEN} ", text)
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) > max_chars:
+        head = max_chars * 2 // 3
+        text = text[:head] + " " + text[len(text) - (max_chars - head - 1) :]
+    return text
+
+
+def has_han(text: str) -> bool:
+    """True when ``text`` holds at least one Chinese character."""
+    return _HAN.search(text) is not None
+
+
+def _resource_lines(name: str) -> list[str]:
+    body = resources.files("classifier.resources").joinpath(name).read_text(encoding="utf-8")
+    return [line.strip() for line in body.splitlines() if line.strip()]
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """Function words and punctuation dropped from word features."""
+    return frozenset(_resource_lines("stopwords.txt")) | {" "}
+
+
+@lru_cache(maxsize=1)
+def user_words() -> tuple[tuple[str, int, str], ...]:
+    """Domain terms and department names added to jieba's dictionary: (word, frequency, tag)."""
+    words = []
+    for line in _resource_lines("userdict.txt"):
+        word, freq, tag = line.split()
+        words.append((word, int(freq), tag))
+    return tuple(words)
+
+
+@lru_cache(maxsize=2)
+def _segmenter(name: str):
+    if name == "rjieba":
+        import rjieba
+
+        for word, freq, tag in user_words():
+            rjieba.add_word(word, freq, tag)
+        return rjieba.cut
+    if name == "jieba":
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        tokenizer = jieba.Tokenizer()
+        for word, freq, tag in user_words():
+            tokenizer.add_word(word, freq, tag)
+        return tokenizer.lcut
+    raise ValueError(f"Unknown tokenizer {name!r}; expected one of {', '.join(TOKENIZERS)}.")
+
+
+def segment(text: str, tokenizer: str = "rjieba") -> list[str]:
+    """All jieba segments of ``text``, punctuation and spaces included."""
+    return _segmenter(tokenizer)(text)
+
+
+def tokenize(text: str, tokenizer: str = "rjieba") -> list[str]:
+    """Words of normalised ``text`` without stop-words, spaces and punctuation; ASCII lower-cased."""
+    drop = stopwords()
+    return [w.lower() for w in _segmenter(tokenizer)(text) if w not in drop and not w.isspace()]
