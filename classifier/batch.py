@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
+from classifier.io import ERROR_COLUMN, InputError, TableWriter, check_output_path, open_table
 from classifier.router import OUTPUT_COLUMNS, route_rows
 
 _WORKER_MODEL = None
@@ -47,7 +47,15 @@ def _init_worker(model_path: str) -> None:
 def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
     """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns."""
     errors = chunk.pop(ERROR_COLUMN) if ERROR_COLUMN in chunk else None
-    clash = {c: f"{c}_input" for c in chunk.columns if c in routed.columns}
+    taken = set(chunk.columns) | set(routed.columns)
+    clash = {}
+    for column in chunk.columns:
+        if column in routed.columns:
+            name, n = f"{column}_input", 2
+            while name in taken:  # the input may already hold ``department_input`` (a routed file routed again)
+                name, n = f"{column}_input_{n}", n + 1
+            clash[column] = name
+            taken.add(name)
     out = pd.concat([chunk.rename(columns=clash).reset_index(drop=True), routed.reset_index(drop=True)], axis=1)
     if errors is not None:
         bad = errors.to_numpy() != ""
@@ -56,6 +64,16 @@ def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
             if column not in ("route_status", "model_version"):
                 out.loc[bad, column] = ""
     return out
+
+
+def routing_columns(model) -> list[str]:
+    """The routing columns of every output row, the same for every chunk.
+
+    ``route_rows`` adds a model's extra heads (``urgent``, ``urgent_confidence`` …) only to batches with a
+    routable row, so a chunk of empty rows would otherwise have fewer columns than the header.
+    """
+    probe = route_rows(model, [""], ["小区物业"])
+    return list(OUTPUT_COLUMNS) + [c for c in probe.columns if c not in OUTPUT_COLUMNS]
 
 
 def _chunk_inputs(table, chunks: Iterator[pd.DataFrame]):
@@ -88,6 +106,9 @@ def route_file(
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col)
     check_output_path(output_path)
+    if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
+        raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
+    columns = routing_columns(model)
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))
     counts = {"rows": 0, "routed": 0, "review": 0}
@@ -111,13 +132,13 @@ def route_file(
                         results.append((done_chunk, job.get()))
                 for done_chunk, routed in results:
                     wrote_any = True
-                    _write(writer, output_frame(done_chunk, routed), counts, on_progress)
+                    _write(writer, output_frame(done_chunk, _aligned(routed, columns)), counts, on_progress)
             for done_chunk, job in pending:
                 wrote_any = True
-                _write(writer, output_frame(done_chunk, job.get()), counts, on_progress)
+                _write(writer, output_frame(done_chunk, _aligned(job.get(), columns)), counts, on_progress)
             if not wrote_any:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
-                writer.write(output_frame(empty, pd.DataFrame(columns=list(OUTPUT_COLUMNS), dtype=str)))
+                writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
     finally:
         if pool is not None:
             pool.terminate()
@@ -132,6 +153,10 @@ def route_file(
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
     )
+
+
+def _aligned(routed: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return routed if list(routed.columns) == columns else routed.reindex(columns=columns, fill_value="")
 
 
 def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from classifier.features import PhraseCounter
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,18 @@ class Catalogue:
         return self.deadline_classes.get(department.deadline_class, {}).get("days")
 
     def keyword_hits(self, texts: list[str], labels: list[str]) -> np.ndarray:
-        """Matrix (texts x labels) counting each label's keywords found in each text (0 for unknown labels)."""
+        """Matrix (texts x labels) counting occurrences of each label's keywords (0 for unknown labels)."""
         column = {label: j for j, label in enumerate(labels)}
-        owners: dict[str, list[int]] = {}
+        words = sorted({w for d in self.departments if d.name in column for w in d.keywords if w})
+        index = {w: i for i, w in enumerate(words)}
+        owners = np.zeros((len(words), len(labels)), dtype=np.float32)
         for department in self.departments:
             if department.name in column:
-                for word in department.keywords:
-                    owners.setdefault(word, []).append(column[department.name])
-        hits = np.zeros((len(texts), len(labels)), dtype=np.float32)
-        if not owners:
-            return hits
-        pattern = re.compile("|".join(sorted(map(re.escape, owners), key=len, reverse=True)))
-        for i, text in enumerate(texts):
-            for word in pattern.findall(text):
-                hits[i, owners[word]] += 1
-        return hits
+                for word in set(department.keywords) & index.keys():
+                    owners[index[word], column[department.name]] = 1
+        return _phrase_counter(tuple(words)).counts(texts) @ owners
+
+
+@lru_cache(maxsize=8)
+def _phrase_counter(words: tuple[str, ...]) -> PhraseCounter:
+    return PhraseCounter(words)

@@ -41,6 +41,8 @@ def user_errors(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
         except (InputError, ModelError, FileNotFoundError, ValueError, PermissionError, ImportError) as error:
             fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
         except KeyboardInterrupt:
@@ -175,6 +177,32 @@ def train(
     for head, m in result.metrics.items():
         typer.echo(f"  {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}, "
                    f"review threshold {result.thresholds.get(head)}")  # fmt: skip
+
+
+@app.command()
+@user_errors
+def pretrain(
+    base_model: Annotated[str, typer.Option("--base-model", help="BERT to continue: Hugging Face id or local folder.")],
+    data: Annotated[Path, typer.Option("--data", help="Unlabelled messages (any supported table format).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the adapted checkpoint (use as --base-model).")],
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the texts.")] = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per step.")] = 32,
+    max_length: Annotated[int, typer.Option("--max-length", help="Tokens per text.")] = 256,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Peak learning rate.")] = 5e-5,
+    seed: Annotated[int, typer.Option("--seed")] = 13,
+) -> None:
+    """Continue masked-LM training of a BERT on unlabelled messages (jieba whole-word masking)."""
+    from classifier.data import load_messages
+    from classifier.pretrain import pretrain as run
+
+    frame = load_messages(data, text_col=text_col, title_col=title_col)
+    texts = _normalised((frame["title"] + " " + frame["text"]).tolist())
+    stats = run(base_model, texts, out, epochs=epochs, batch_size=batch_size, max_length=max_length,
+                learning_rate=learning_rate, seed=seed)  # fmt: skip
+    typer.echo(f"checkpoint written to {stats['out']} ({stats['texts']} texts, {stats['steps']} steps, "
+               f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})")  # fmt: skip
 
 
 def _normalised(texts: list[str]) -> list[str]:

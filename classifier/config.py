@@ -26,9 +26,10 @@ class TrainConfig:
     min_df: int = 2
     max_word_features: int = 100_000
     max_char_features: int = 100_000
-    C: float = 1.0
+    C: float = 0.5
     class_weight: str | None = "balanced"
     calibration_folds: int = 3
+    imbalance_share: float = field(default=0.5, metadata={"help": "majority share above which a head tunes offsets"})
     keyword_weight: float | None = field(default=None, metadata={"help": "catalogue keyword boost; None = tune"})
     # transformer model
     base_model: str | None = field(default=None, metadata={"help": "Hugging Face id or local checkpoint folder"})

@@ -28,7 +28,7 @@ def head_metrics(y_true: Sequence[str], y_pred: Sequence[str], top3: Sequence[Se
         "n": len(y_true),
         "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
         "macro_f1": round(float(f1_score(y_true, y_pred, labels=true_labels, average="macro", zero_division=0)), 4),
-        "weighted_f1": round(float(f1_score(y_true, y_pred, average="weighted", zero_division=0)), 4),
+        "weighted_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)), 4),
         "top3_accuracy": round(float(np.mean([t in set(k) for t, k in zip(y_true, top3)])), 4),
         "per_class": {
             label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4), "support": int(s)}

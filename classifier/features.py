@@ -8,7 +8,6 @@ the n-grams' text too, for explanations.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,8 +29,11 @@ def _mix(keys: np.ndarray) -> np.ndarray:
     return keys ^ (keys >> np.uint64(31))
 
 
-def _ngram_keys(units: np.ndarray, valid: np.ndarray, ngram_range: tuple[int, int]):
-    """Keys and start positions of every n-gram of ``units`` that lies wholly on valid positions."""
+def _ngram_keys(units: np.ndarray, valid: np.ndarray, ngram_range: tuple[int, int], only: frozenset = frozenset()):
+    """Keys and start positions of every n-gram of ``units`` that lies wholly on valid positions.
+
+    ``only``, when given, restricts the lengths collected to those in it.
+    """
     low, high = ngram_range
     keys, starts, lengths = [], [], []
     rolling, ok = units, valid
@@ -39,7 +41,7 @@ def _ngram_keys(units: np.ndarray, valid: np.ndarray, ngram_range: tuple[int, in
         if n > 1:
             rolling = rolling[:-1] * _MUL + units[n - 1 :]
             ok = ok[:-1] & valid[n - 1 :]
-        if n >= low:
+        if n >= low and (not only or n in only):
             where = np.flatnonzero(ok)
             keys.append(_mix(rolling[where] ^ np.uint64(n)))
             starts.append(where)
@@ -48,41 +50,92 @@ def _ngram_keys(units: np.ndarray, valid: np.ndarray, ngram_range: tuple[int, in
 
 
 class _Units:
-    """One batch of documents as a flat array of units with separators and the document of each unit."""
+    """One batch of documents as a flat array of unit keys, 0 after each document, and where each unit came from.
 
-    def __init__(self, analyzer: str, docs: Sequence, word_cache: dict[str, int]):
+    Characters are their code points. Words are hashed from their code points in NumPy: every character
+    contributes ``mix(code, position in word)`` and a word's key is the mixed sum, so no Python loop runs over
+    words. Words are joined with U+0001 and documents with U+0000 (``normalize`` removes both from texts).
+    """
+
+    def __init__(self, analyzer: str, docs: Sequence):
         if analyzer == "char":
-            joined = "\x00".join(d.replace("\x00", " ") for d in docs) + "\x00"
-            codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-            self.units = codes.astype(np.uint64)
-            self.pieces: Sequence[str] = joined
+            self.joined = "\x00".join(d.replace("\x00", " ") for d in docs) + "\x00"
+            self.units = np.frombuffer(self.joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         else:
-            flat: list[str] = []
-            for words in docs:
-                flat.extend(words)
-                flat.append("\x00")
-            get = word_cache.get
-            if len(word_cache) > 2_000_000:
-                word_cache.clear()
-            ids = [get(w) for w in flat]
-            for i, value in enumerate(ids):
-                if value is None:
-                    ids[i] = word_cache[flat[i]] = _word_id(flat[i])
-            self.units = np.array(ids, dtype=np.uint64)
-            self.pieces = flat
+            self.joined = "\x00".join("\x01".join(words) for words in docs) + "\x00"
+            self.units = self._word_keys(self.joined)
         self.valid = self.units != _SEP
         separators = ~self.valid
         self.doc = np.cumsum(separators) - separators
 
+    def _word_keys(self, joined: str) -> np.ndarray:
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        boundary = codes <= 1
+        ends = np.flatnonzero(boundary)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        words = np.flatnonzero(ends > starts)
+        segment = np.cumsum(boundary) - boundary
+        position = np.arange(codes.size, dtype=np.int64) - starts[segment]
+        contribution = _mix(codes * _MUL + position.astype(np.uint64))
+        contribution[boundary] = 0
+        word_keys = _mix(np.add.reduceat(contribution, starts[words])) | np.uint64(1) if words.size else starts[:0]
+        doc_ends = codes[ends] == 0
+        doc_of_word = (np.cumsum(doc_ends) - doc_ends)[words]
+        units = np.zeros(words.size + int(doc_ends.sum()), dtype=np.uint64)
+        slots = np.arange(words.size) + doc_of_word
+        units[slots] = word_keys
+        self._word_of_unit = np.full(units.size, -1, dtype=np.int64)
+        self._word_of_unit[slots] = words
+        self._starts, self._ends = starts, ends
+        return units
+
     def text(self, start: int, length: int, analyzer: str) -> str:
-        piece = self.pieces[start : start + length]
-        return piece if analyzer == "char" else " ".join(piece)
+        if analyzer == "char":
+            return self.joined[start : start + length]
+        segments = self._word_of_unit[start : start + length]
+        return " ".join(self.joined[self._starts[k] : self._ends[k]] for k in segments)
 
 
-def _word_id(word: str) -> int:
-    if word == "\x00":
-        return _SEP
-    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little") | 1
+class PhraseCounter:
+    """Counts occurrences of fixed phrases (e.g. catalogue keywords) in documents, vectorised like the n-grams."""
+
+    _BITS = 16
+
+    def __init__(self, phrases: Sequence[str]):
+        self.phrases = list(phrases)
+        self._lengths = frozenset(len(p) for p in self.phrases if p)
+        self._keys = np.array([self._key(p) for p in self.phrases], dtype=np.uint64)
+        mask = np.uint64((1 << self._BITS) - 1)
+        self._table = np.full(1 << self._BITS, -1, dtype=np.int64)
+        buckets = (self._keys & mask).astype(np.int64)
+        if len(set(buckets.tolist())) < len(buckets) or not all(self.phrases):
+            raise ValueError("Phrases must be non-empty and distinct.")
+        self._table[buckets] = np.arange(len(self.phrases))
+
+    @staticmethod
+    def _key(phrase: str) -> np.uint64:
+        units = _Units("char", [phrase])
+        keys, _, _ = _ngram_keys(units.units, units.valid, (len(phrase), len(phrase))) if phrase else ([], 0, 0)
+        return keys[0] if len(keys) else np.uint64(0)
+
+    def counts(self, docs: Sequence[str]) -> np.ndarray:
+        """Matrix (documents x phrases) of occurrence counts (overlapping occurrences each count)."""
+        width = len(self.phrases)
+        out = np.zeros((len(docs), width), dtype=np.float32)
+        if not self._lengths:
+            return out
+        span = (min(self._lengths), max(self._lengths))
+        mask = np.uint64((1 << self._BITS) - 1)
+        for begin in range(0, len(docs), _CHUNK):
+            batch = docs[begin : begin + _CHUNK]
+            units = _Units("char", batch)
+            keys, starts, _ = _ngram_keys(units.units, units.valid, span, self._lengths)
+            phrase = self._table[(keys & mask).astype(np.int64)]
+            hit = phrase >= 0
+            hit[hit] = self._keys[phrase[hit]] == keys[hit]
+            flat = units.doc[starts[hit]] * width + phrase[hit]
+            out[begin : begin + len(batch)] = np.bincount(flat, minlength=len(batch) * width).reshape(len(batch), width)
+        return out
 
 
 class NgramVectorizer:
@@ -107,12 +160,11 @@ class NgramVectorizer:
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
         self.table_bits = table_bits
-        self._word_cache: dict[str, int] = {}
 
     def _batches(self, docs: Sequence):
         for begin in range(0, len(docs), _CHUNK):
             batch = docs[begin : begin + _CHUNK]
-            units = _Units(self.analyzer, batch, self._word_cache)
+            units = _Units(self.analyzer, batch)
             keys, starts, lengths = _ngram_keys(units.units, units.valid, tuple(self.ngram_range))
             yield begin, len(batch), units, keys, starts, lengths
 

@@ -2,8 +2,10 @@
 
 Tables are read in chunks of string columns (nothing is parsed as a number, empty cells stay empty), the
 encoding of text files is detected (UTF-8, UTF-8 with BOM, GBK/GB18030), and the text and title columns are
-found by their usual names. Outputs are written to a temporary file beside the target and renamed at the end,
-so an interrupted run never leaves a partial file under the output name.
+found by their usual names. Every record of the input gives one row: a record that cannot be parsed (a CSV line
+with more fields than the header, a JSONL line that is not a JSON object) is kept, in place, with the reason in
+``ERROR_COLUMN``. Outputs are written to a temporary file beside the target and renamed at the end, so an
+interrupted run never leaves a partial file under the output name.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import gzip
 import io
 import json
 import os
+import sys
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +33,11 @@ TEXT_COLUMNS = (
 TITLE_COLUMNS = ("title", "留言主题", "标题", "主题", "诉求标题", "subject", "summary")
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 ERROR_COLUMN = "__read_error__"
-"""Column carried by chunks whose rows could not be parsed (malformed JSONL lines); empty when the row is fine."""
+"""Column carried by chunks whose rows could not be parsed (malformed CSV records or JSONL lines); empty when the
+row is fine. JSONL chunks always carry it, CSV/TSV chunks only when one of their rows is malformed."""
 EXCEL_MAX_ROWS = 1_048_575
+EXCEL_MAX_CELL_CHARS = 32_767
+_SAMPLE_BYTES = 1 << 20
 
 
 class InputError(ValueError):
@@ -61,6 +68,10 @@ def detect_encoding(sample: bytes) -> str:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise InputError("The file is UTF-16 encoded: expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8.")
     if b"\x00" in sample:
+        if _looks_utf16(sample):
+            raise InputError(
+                "The file looks UTF-16 encoded (no BOM): expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8."
+            )
         raise InputError("The file looks binary (it contains NUL bytes): expected a text table (CSV, TSV or JSONL).")
     for encoding in ("utf-8", "gb18030"):
         try:
@@ -68,7 +79,46 @@ def detect_encoding(sample: bytes) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise InputError("Cannot decode the file: expected UTF-8, UTF-8 with BOM, GBK or GB18030 text.")
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+    except UnicodeDecodeError as error:
+        offset, byte = error.start, sample[error.start]
+    raise InputError(
+        "Cannot decode the file: expected UTF-8, UTF-8 with BOM, GBK or GB18030 text; "
+        f"found byte 0x{byte:02x} at offset {offset} that none of them allows there."
+    )
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """NUL bytes on every other position: UTF-16 text of mostly ASCII or CJK without a BOM."""
+    head = sample[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    return max(even, odd) >= len(head) // 4 and min(even, odd) <= max(even, odd) // 20
+
+
+def _sniff(path: Path, gzipped: bool) -> tuple[bytes, str]:
+    """(the first MiB, the encoding) of a text file.
+
+    When the first MiB is plain ASCII the encoding is decided on the first later MiB that is not, so that a GBK
+    file that starts with a long ASCII stretch is not taken for UTF-8 and rejected half-way.
+    """
+    try:
+        with _open_binary(path, gzipped) as handle:
+            head = later = handle.read(_SAMPLE_BYTES)
+            while later.isascii() and len(later) == _SAMPLE_BYTES:
+                later = handle.read(_SAMPLE_BYTES)
+    except (OSError, EOFError, zlib.error) as error:
+        kind = "a gzip-compressed file" if gzipped else "a file"
+        raise InputError(f"Cannot read {path.name} as {kind}: {error}") from None
+    if not head.strip():
+        raise InputError(f"Input {path.name} holds no data: expected a header row with a text column.")
+    try:
+        encoding = detect_encoding(head)
+        if head.isascii() and not later.isascii():
+            encoding = detect_encoding(later)
+    except InputError as error:
+        raise InputError(f"{path.name}: {error}") from None
+    return head, encoding
 
 
 def find_column(columns: Sequence[str], wanted: str | None, candidates: Sequence[str], what: str) -> str | None:
@@ -87,8 +137,12 @@ def find_column(columns: Sequence[str], wanted: str | None, candidates: Sequence
 
 
 def _show(columns: Sequence[str]) -> str:
-    shown = ", ".join(repr(str(c)) for c in list(columns)[:20])
+    shown = ", ".join(repr(_clip(str(c))) for c in list(columns)[:20])
     return f"[{shown}{', …' if len(columns) > 20 else ''}]" if columns else "[] (no header)"
+
+
+def _clip(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 @dataclass
@@ -122,33 +176,63 @@ class Table:
             raise InputError(f"Malformed {self.format.upper()} in {self.path.name}: {str(error).strip()}") from None
 
     def _csv_chunks(self, size: int) -> Iterator[pd.DataFrame]:
-        reader = pd.read_csv(
-            self.path,
-            sep="," if self.format == "csv" else "\t",
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            encoding=self.encoding,
-            compression="gzip" if self.gzipped else None,
-            chunksize=size,
-            skip_blank_lines=False,
-        )
-        with reader:
-            for chunk in reader:
-                chunk.columns = self.columns
-                yield chunk
+        # Python's csv module, not pandas: a record with more fields than the header must become an error row
+        # in place (pandas shifts a first such row into the index and drops its first cell, or fails the file).
+        if csv.field_size_limit() < sys.maxsize:
+            csv.field_size_limit(sys.maxsize)
+        columns, width = self.columns, len(self.columns)
+        with _open_text(self.path, self.gzipped, self.encoding) as handle:
+            lines = _LineTracker(handle)
+            reader = csv.reader(lines, delimiter="," if self.format == "csv" else "\t", strict=False)
+            next(reader, None)
+            lines.next_record()
+            rows: list[list[str]] = []
+            errors: list[str] = []
+            blank = 0  # blank lines, kept as empty rows only when a record follows (not at the end of the file)
+            for record in reader:
+                first_line = lines.record_start
+                lines.next_record()
+                if not record:
+                    blank += 1
+                    continue
+                pending = [([""] * width, "")] * blank
+                blank = 0
+                if len(record) > width:
+                    pending.append((record[:width], f"line {first_line} has {len(record)} fields, the header has {width}"))
+                else:
+                    pending.append((record + [""] * (width - len(record)), ""))
+                for row, error in pending:
+                    rows.append(row)
+                    errors.append(error)
+                    if len(rows) == size:
+                        yield _string_frame(rows, columns, errors)
+                        rows, errors = [], []
+            if lines.unterminated_quote(self.format):
+                raise InputError(
+                    f"Malformed {self.format.upper()} in {self.path.name}: a quote opened on line "
+                    f"{lines.last_record_start} is never closed (the rest of the file would be one cell)."
+                )
+            if rows:
+                yield _string_frame(rows, columns, errors)
 
     def _xlsx_chunks(self, size: int) -> Iterator[pd.DataFrame]:
         rows = _xlsx_rows(self.path)
         next(rows, None)
         width = len(self.columns)
         batch: list[list[str]] = []
+        blank: list[list[str]] = []  # empty rows, kept only when a non-empty row follows
         for values in rows:
             cells = [_cell(v) for v in values[:width]]
-            batch.append(cells + [""] * (width - len(cells)))
-            if len(batch) == size:
-                yield pd.DataFrame(batch, columns=self.columns, dtype=str)
-                batch = []
+            cells += [""] * (width - len(cells))
+            if not any(cells) and not any(_cell(v) for v in values[width:]):
+                blank.append(cells)
+                continue
+            for row in [*blank, cells]:
+                batch.append(row)
+                if len(batch) == size:
+                    yield pd.DataFrame(batch, columns=self.columns, dtype=str)
+                    batch = []
+            blank = []
         if batch:
             yield pd.DataFrame(batch, columns=self.columns, dtype=str)
 
@@ -161,13 +245,63 @@ class Table:
                 row[ERROR_COLUMN] = ""
             else:
                 row = dict.fromkeys(columns, "")
-                row[ERROR_COLUMN] = f"line {number} is not a JSON object"
+                row[ERROR_COLUMN] = f"line {number} is not valid JSON" if record is _MALFORMED else (
+                    f"line {number} is a JSON {type(record).__name__.replace('NoneType', 'null')}, not an object"
+                )
             batch.append(row)
             if len(batch) == size:
                 yield pd.DataFrame(batch, columns=[*columns, ERROR_COLUMN], dtype=str)
                 batch = []
         if batch:
             yield pd.DataFrame(batch, columns=[*columns, ERROR_COLUMN], dtype=str)
+
+
+def _string_frame(rows: list[list[str]], columns: list[str], errors: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns, dtype=str)
+    if any(errors):
+        frame[ERROR_COLUMN] = errors
+    return frame
+
+
+class _LineTracker:
+    """Feeds a text stream to ``csv.reader`` line by line, remembering where each record starts."""
+
+    def __init__(self, handle):
+        self._lines = iter(handle)
+        self.line = 0
+        self.record_start = 1
+        self.last_record_start = 1
+        self._record: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.line += 1
+        self._record.append(line)
+        return line
+
+    def next_record(self) -> None:
+        self.last_record_start = self.record_start
+        self.record_start = self.line + 1
+        self._last = self._record
+        self._record = []
+
+    def unterminated_quote(self, fmt: str) -> bool:
+        """True when the last record ran to the end of the file inside a quoted field."""
+        last = getattr(self, "_last", None)
+        if not last or not any('"' in line for line in last):
+            return False
+        try:
+            list(csv.reader(last, delimiter="," if fmt == "csv" else "\t", strict=True))
+        except csv.Error as error:
+            return "unexpected end of data" in str(error)
+        return False
+
+
+def _open_text(path: Path, gzipped: bool, encoding: str | None):
+    return io.TextIOWrapper(_open_binary(path, gzipped), encoding=encoding, newline="")
 
 
 def _cell(value) -> str:
@@ -180,32 +314,59 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return _clip(text, 200) if text else type(error).__name__
+
+
 def _xlsx_rows(path: Path) -> Iterator[tuple]:
+    from xml.etree.ElementTree import ParseError
+
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError) as error:
-        raise InputError(f"Cannot open {path.name} as an Excel workbook (.xlsx): {error}") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError, TypeError, EOFError, zlib.error,
+            InvalidFileException, ParseError) as error:  # fmt: skip
+        raise InputError(f"Cannot open {path.name} as an Excel workbook (.xlsx): {_one_line(error)}") from None
     try:
         yield from sheet.iter_rows(values_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise InputError(f"Corrupt Excel workbook {path.name}: {error}") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError, zlib.error, ParseError) as error:
+        raise InputError(f"Corrupt Excel workbook {path.name}: {_one_line(error)}") from None
     finally:
         workbook.close()
 
 
+_MALFORMED = object()
+
+
 def _jsonl_records(path: Path, gzipped: bool, encoding: str) -> Iterator[tuple[int, object]]:
-    """(line number, parsed value or None when the line is not valid JSON), blank lines skipped."""
-    with _open_binary(path, gzipped) as raw, io.TextIOWrapper(raw, encoding=encoding, newline="") as lines:
-        for number, line in enumerate(lines, start=1):
+    """(line number, parsed value or ``_MALFORMED`` when the line is not valid JSON), blank lines skipped.
+
+    Lines end at ``\\n`` only (a JSON string cannot hold a raw line break, and a stray ``\\r`` must not split
+    a record in two); numbers are those a text editor shows.
+    """
+    with _open_text(path, gzipped, encoding) as handle:
+        number = 0
+        for number, line in enumerate(_split_lf(handle), start=1):
             if not line.strip():
                 continue
             try:
                 yield number, json.loads(line)
-            except json.JSONDecodeError:
-                yield number, None
+            except (json.JSONDecodeError, RecursionError):
+                yield number, _MALFORMED
+
+
+def _split_lf(handle) -> Iterator[str]:
+    pending = ""
+    for block in iter(lambda: handle.read(1 << 16), ""):
+        pending += block
+        *lines, pending = pending.split("\n")
+        yield from lines
+    if pending:
+        yield pending
 
 
 def open_table(path: str | Path, *, text_col: str | None = None, title_col: str | None = None) -> Table:
@@ -225,18 +386,18 @@ def open_table(path: str | Path, *, text_col: str | None = None, title_col: str 
     jsonl_columns: list[str] = []
     if fmt == "xlsx":
         if not zipfile.is_zipfile(path):
-            raise InputError(f"Cannot open {path.name} as an Excel workbook (.xlsx): it is not a valid .xlsx file.")
-        header = next(_xlsx_rows(path), None) or ()
-        columns = [_cell(v) or f"column_{i + 1}" for i, v in enumerate(header)]
-    else:
+            raise InputError(
+                f"Cannot open {path.name} as an Excel workbook (.xlsx): expected a zip-based .xlsx file, found "
+                f"{_describe_start(path)}."
+            )
+        rows = _xlsx_rows(path)
         try:
-            with _open_binary(path, gzipped) as handle:
-                sample = handle.read(1 << 20)
-        except (OSError, EOFError) as error:
-            raise InputError(f"Cannot read {path.name} as a gzip file: {error}") from None
-        if not sample.strip():
-            raise InputError(f"Input {path.name} holds no data: expected a header row with a text column.")
-        encoding = detect_encoding(sample)
+            header = next(rows, None) or ()
+        finally:
+            rows.close()
+        columns = [_cell(v).strip() or f"column_{i + 1}" for i, v in enumerate(header)]
+    else:
+        sample, encoding = _sniff(path, gzipped)
         if fmt == "jsonl":
             jsonl_columns = _jsonl_keys(path, gzipped, encoding)
             columns = jsonl_columns
@@ -255,8 +416,16 @@ def open_table(path: str | Path, *, text_col: str | None = None, title_col: str 
     return Table(path, fmt, gzipped, encoding, columns, text, title, jsonl_columns)
 
 
+def _describe_start(path: Path) -> str:
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    return f"a file starting with {start!r}"
+
+
 def _csv_header(sample: bytes, encoding: str, sep: str) -> list[str]:
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)
+    if csv.field_size_limit() < sys.maxsize:
+        csv.field_size_limit(sys.maxsize)
     first = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     return [c.strip() or f"column_{i + 1}" for i, c in enumerate(first)]
 
@@ -277,14 +446,17 @@ def _jsonl_keys(path: Path, gzipped: bool, encoding: str) -> list[str]:
 def check_output_path(path: str | Path) -> Path:
     """Fail early, with a clear reason, when ``path`` cannot be written."""
     path = Path(path)
-    table_format(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"Output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"Output folder is not writable: {folder}")
     if path.is_dir():
         raise InputError(f"Output {path} is a folder: expected a file name such as routed.csv.")
+    table_format(path)
+    folder = path.parent
+    if not folder.is_dir():
+        found = "a file" if folder.exists() else "nothing"
+        raise InputError(f"Output folder {folder} does not exist (found {found} there): create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"Output folder {folder} is not writable: expected a folder you can create files in.")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"Output file {path} exists and is read-only: expected a file you may replace.")
     return path
 
 
@@ -295,8 +467,13 @@ class TableWriter:
         self.path = check_output_path(path)
         self.format, self.gzipped = table_format(self.path)
         fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
-        os.close(fd)
         self._temp = Path(temp)
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the output gets the usual permissions
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         self._rows = 0
         self._header_written = False
         self._handle = None
@@ -334,7 +511,7 @@ class TableWriter:
         if self._rows + len(chunk) > EXCEL_MAX_ROWS:
             raise InputError(f"Too many rows for an .xlsx output (limit {EXCEL_MAX_ROWS}): write .csv instead.")
         for row in chunk.itertuples(index=False, name=None):
-            self._sheet.append([_excel_value(v) for v in row])
+            self._sheet.append([_excel_value(self._sheet, v) for v in row])
         self._rows += len(chunk)
 
     def commit(self) -> Path:
@@ -348,31 +525,73 @@ class TableWriter:
 
     def abort(self) -> None:
         """Drop the temporary file; the output name is left untouched."""
-        if self._handle is not None:
-            self._handle.close()
-        self._temp.unlink(missing_ok=True)
+        try:
+            if self._handle is not None:
+                self._handle.close()
+        except OSError:
+            pass
+        finally:
+            self._handle = None
+            self._drop_workbook()
+            self._temp.unlink(missing_ok=True)
+
+    def _drop_workbook(self) -> None:
+        """Close openpyxl's write-only sheet, which streams into a temporary file of its own, and remove that."""
+        sheet = getattr(self, "_sheet", None)
+        self._workbook = self._sheet = None
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            return
+        try:
+            if getattr(sheet, "_rows", None) is not None:
+                sheet._rows.close()
+            writer.close()
+            writer.cleanup()
+        except (OSError, ValueError, StopIteration):
+            pass
 
     def __enter__(self) -> TableWriter:
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
         if kind is None:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:
+                self.abort()
+                raise
         else:
             self.abort()
 
 
-def _excel_value(value):
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _excel_value(sheet, value):
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub(" ", value)
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+    if value.startswith("="):  # a text, not a formula: stored as a string cell
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        return cell
     return value
 
 
 def read_table(path: str | Path, **columns) -> tuple[pd.DataFrame, Table]:
     """The whole table in memory (for training and evaluation data), with its resolved columns."""
     table = open_table(path, **columns)
-    chunks = list(table.chunks())
+    chunks = []
+    for chunk in table.chunks():
+        if table.format != "jsonl" and ERROR_COLUMN in chunk:  # training data must be clean
+            reason = next(e for e in chunk[ERROR_COLUMN] if e)
+            raise InputError(f"Malformed {table.format.upper()} in {table.path.name}: {reason}.")
+        chunks.append(chunk)
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=table.columns, dtype=str)
     return frame, table

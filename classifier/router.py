@@ -1,9 +1,9 @@
 """The routing decision: from per-head probabilities to screening, department, review flag and status.
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
-rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords), make screening and
-department consistent (纪检监察 goes to 纪委监委, 无效 gets no department, 信访局 only for 信访事项), and flag
-rows whose confidence is under the head's review threshold.
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords), make the department
+follow the screening decision (纪检监察 goes to 纪委监委, 无效 gets no department, 信访局 only for 信访事项), and
+flag rows whose confidence is under the head's review threshold.
 """
 
 from __future__ import annotations
@@ -86,7 +86,10 @@ def _top3(labels: list[str], p: np.ndarray) -> list[str]:
 
 
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
-    """Department probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised."""
+    """Probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised (catalogue keyword rule).
+
+    A screening category linked to a department (纪检监察 to 纪委监委) is boosted by that department's hits.
+    """
     if not weight:
         return p
     return _renormalise(p * np.exp(weight * np.minimum(hits, 3)))
@@ -110,19 +113,17 @@ def decide(
     s_labels, d_labels = labels.get("screening", []), labels.get("department", [])
     if department is not None and keyword_hits is not None:
         department = probs["department"] = keyword_boost(department, keyword_hits, keyword_weight)
+        if screening is not None:
+            linked = [(s_labels.index(c), d_labels.index(d)) for c, d in LINKED.items() if c in s_labels and d in d_labels]
+            hits = np.zeros((n, len(s_labels)))
+            for a, b in linked:
+                hits[:, a] = keyword_hits[:, b]
+            screening = probs["screening"] = keyword_boost(screening, hits, keyword_weight)
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
         if garbage.any():
             screening[garbage] = 0.0
             screening[garbage, s_labels.index(INVALID)] = 1.0
-    if screening is not None and department is not None:
-        for category, dept in LINKED.items():
-            if category in s_labels and dept in d_labels:
-                a, b = s_labels.index(category), d_labels.index(dept)
-                joint = (screening[:, a] + department[:, b]) / 2
-                screening[:, a] = np.where(screening[:, a] == 1.0, 1.0, joint)
-                department[:, b] = screening[:, a]
-        probs["screening"] = screening = _renormalise(screening)
     review = np.zeros(n, dtype=bool)
     for head, p in probs.items():
         names = labels[head]
@@ -147,9 +148,10 @@ def decide(
             free = _renormalise(free)
             has_fixed = np.array([f is not None for f in fixed], dtype=bool)
             for i in np.flatnonzero(has_fixed):
-                free[i] = 0.0
                 if fixed[i] in d_labels:
-                    free[i, d_labels.index(fixed[i])] = out.at[i, "screening_confidence"]
+                    confidence = out.at[i, "screening_confidence"]
+                    free[i] *= 1 - confidence
+                    free[i, d_labels.index(fixed[i])] = confidence
             department = free
         best = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
         confidence = department[np.arange(n), best] if n else np.zeros(0)

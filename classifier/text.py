@@ -1,6 +1,7 @@
 """Text normalisation and jieba tokenisation.
 
-``normalize`` makes the text the models see: NFKC (full-width to half-width), HTML remnants and control
+``normalize`` makes the text the models see: NFKC (full-width to half-width; the common full-width
+forms are mapped by a fast path first), HTML remnants and control
 characters removed, whitespace collapsed, masked phone numbers replaced by one ``TEL`` token, and very long
 texts cut to their head and tail. ``tokenize`` splits normalised text into words with jieba's dictionary plus
 our domain dictionary; the fast path uses rjieba (jieba-rs), and ``jieba`` itself is the reference.
@@ -20,12 +21,22 @@ MAX_CHARS = 3000
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
-_PHONE = re.compile(
-    r"(?:\d{3,4}-)?(?:\*{5,}[\d*]*|0{7,}|\d{3}[×xX*]{4}\d{4}|1[3-9]\d{9}(?!\d))"
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
-_SPACE = re.compile(r"\s+")
+_PHONE_CANDIDATE = re.compile(r"[\d*][\d*×xX-]{6,}")
+_MASKED_PHONE = re.compile(r"(?:\d{3,4}-)?(?:\**\d*\*{4,}[\d*]*|0{7,}|\d{3}[×xX*]{4}\d{4}|1[3-9]\d{9})")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
+_FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+
+
+def _half_width(match: re.Match) -> str:
+    code = ord(match.group(0))
+    return " " if code == 0x3000 else chr(code - 0xFEE0)
+
+
+def _phone(match: re.Match) -> str:
+    candidate = match.group(0)
+    return f" {PHONE_TOKEN} " if _MASKED_PHONE.fullmatch(candidate) else candidate
+
 
 TOKENIZERS = ("rjieba", "jieba")
 
@@ -36,10 +47,12 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
         text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
     if "<" in text:
         text = _TAG.sub(" ", text)
-    text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub(" ", text)
-    text = _PHONE.sub(f" {PHONE_TOKEN} ", text)
-    text = _SPACE.sub(" ", text).strip()
+    text = _FULL_WIDTH.sub(_half_width, text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(" ", text)
+    text = " ".join(_PHONE_CANDIDATE.sub(_phone, text).split())
     if len(text) > max_chars:
         head = max_chars * 2 // 3
         text = text[:head] + " " + text[len(text) - (max_chars - head - 1) :]
@@ -79,7 +92,7 @@ def _segmenter(name: str):
 
         for word, freq, tag in user_words():
             rjieba.add_word(word, freq, tag)
-        return rjieba.cut
+        return lambda text: rjieba.cut(text, False)
     if name == "jieba":
         import logging
 
@@ -89,16 +102,16 @@ def _segmenter(name: str):
         tokenizer = jieba.Tokenizer()
         for word, freq, tag in user_words():
             tokenizer.add_word(word, freq, tag)
-        return tokenizer.lcut
+        return lambda text: tokenizer.lcut(text, HMM=False)
     raise ValueError(f"Unknown tokenizer {name!r}; expected one of {', '.join(TOKENIZERS)}.")
 
 
 def segment(text: str, tokenizer: str = "rjieba") -> list[str]:
-    """All jieba segments of ``text``, punctuation and spaces included."""
+    """All jieba segments of ``text`` (dictionary only, no HMM), punctuation and spaces included."""
     return _segmenter(tokenizer)(text)
 
 
 def tokenize(text: str, tokenizer: str = "rjieba") -> list[str]:
-    """Words of normalised ``text`` without stop-words, spaces and punctuation; ASCII lower-cased."""
+    """Words of normalised ``text`` without stop-words, spaces and punctuation; lower-cased."""
     drop = stopwords()
-    return [w.lower() for w in _segmenter(tokenizer)(text) if w not in drop and not w.isspace()]
+    return [w for w in _segmenter(tokenizer)(text.lower()) if w not in drop]

@@ -85,7 +85,7 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
         decided = decide(probs, labels, docs, thresholds={}, keyword_hits=hits, keyword_weight=weight)
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
-        key = scores["department"]["accuracy"] if "department" in scores else 0.0
+        key = sum(scores[h][m] for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
         if best is None or key > best[0] + 1e-9:
             best = (key, weight, decided, scores)
     _, weight, decided, scores = best
@@ -134,6 +134,9 @@ def train(
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
     progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)}")
     model = _fit(config, [docs[i] for i in train_rows], {h: t[train_rows] for h, t in targets.items()}, vocabulary_docs)
+    if config.model == "ensemble":  # the two parts are trained already: tune their per-head weights here
+        model.tune([docs[i] for i in valid_rows], {h: t[valid_rows] for h, t in targets.items()})
+        progress(f"ensemble weights of the linear model per head: {model.weights_}")
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
     )

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from classifier.features import NgramVectorizer, PhraseCounter, TextFeatures
+from classifier.text import normalize
+
+DOCS = [normalize(t) for t in [
+    "小区物业乱收费，业委会不管。", "公司拖欠工资三个月。", "学校乱收补课费，请教育局处理。",
+    "物业不修电梯，业主很困难。", "拖欠工资的老板跑了。", "",
+]]  # fmt: skip
+
+
+def test_char_ngrams_match_scikit_learn_tfidf():
+    ours = NgramVectorizer(analyzer="char", ngram_range=(1, 3), min_df=1, max_features=None).fit(DOCS)
+    reference = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False, sublinear_tf=True).fit(DOCS)
+    columns = [reference.vocabulary_[name] for name in ours.vocabulary_]
+    assert sorted(ours.vocabulary_) == sorted(reference.vocabulary_)
+    np.testing.assert_allclose(ours.transform(DOCS).toarray(), reference.transform(DOCS).toarray()[:, columns], atol=1e-6)
+
+
+def test_word_ngrams_match_scikit_learn_on_word_lists():
+    words = [doc.split("，") for doc in DOCS]
+    ours = NgramVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, max_features=None).fit(words)
+    reference = TfidfVectorizer(analyzer=lambda d: d + [f"{a} {b}" for a, b in zip(d, d[1:])], sublinear_tf=True).fit(words)
+    columns = [reference.vocabulary_[name] for name in ours.vocabulary_]
+    np.testing.assert_allclose(ours.transform(words).toarray(), reference.transform(words).toarray()[:, columns], atol=1e-6)
+
+
+def test_min_df_and_max_features_keep_most_frequent():
+    vectorizer = NgramVectorizer(analyzer="char", ngram_range=(1, 1), min_df=2, max_features=3).fit(DOCS)
+    assert len(vectorizer.vocabulary_) == 3
+    assert {"。", ","} <= set(vectorizer.vocabulary_)
+
+
+def test_unseen_and_empty_documents_are_zero_rows():
+    vectorizer = NgramVectorizer(analyzer="char", min_df=1).fit(DOCS)
+    matrix = vectorizer.transform(["", "𠀀𠀁"])
+    assert matrix.shape[0] == 2 and matrix.nnz == 0
+
+
+def test_state_round_trip():
+    vectorizer = NgramVectorizer(analyzer="char", min_df=1).fit(DOCS)
+    again = NgramVectorizer.from_state(vectorizer.get_params(), vectorizer.state(), vectorizer.vocabulary_)
+    assert (vectorizer.transform(DOCS) != again.transform(DOCS)).nnz == 0
+
+
+def test_not_fitted_and_bad_params():
+    with pytest.raises(ValueError, match="not fitted"):
+        NgramVectorizer().transform(DOCS)
+    with pytest.raises(ValueError, match="ngram_range"):
+        NgramVectorizer(ngram_range=(3, 1)).fit(DOCS)
+
+
+def test_text_features_union_rows_are_unit_norm():
+    features = TextFeatures(min_df=1).fit(DOCS)
+    matrix = features.transform(DOCS[:5])
+    np.testing.assert_allclose(np.sqrt(matrix.multiply(matrix).sum(axis=1)).A.ravel(), 1.0, rtol=1e-5)
+    assert len(features.feature_names) == features.n_features == matrix.shape[1]
+
+
+def test_phrase_counter_counts_overlapping_occurrences():
+    counts = PhraseCounter(["物业", "工资", "拖欠工资"]).counts(["物业物业拖欠工资", "无关", ""])
+    assert counts.tolist() == [[2, 1, 1], [0, 0, 0], [0, 0, 0]]
