@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.io import ERROR_COLUMN, InputError, TableWriter, check_output_path, open_table
-from classifier.router import OUTPUT_COLUMNS, route_rows
+from classifier.artifact import RoutingModel, load_model
+from classifier.router import output_columns, route_rows
 
 _WORKER_MODEL = None
 
@@ -37,7 +39,10 @@ def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
 
 
 def _init_worker(model_path: str) -> None:
+    """Worker set-up: the parent handles Ctrl-C and clean-up; a terminated worker just ends."""
     global _WORKER_MODEL
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if _WORKER_MODEL is None:
         from classifier.artifact import load_model
 
@@ -66,16 +71,6 @@ def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def routing_columns(model) -> list[str]:
-    """The routing columns of every output row, the same for every chunk.
-
-    ``route_rows`` adds a model's extra heads (``urgent``, ``urgent_confidence`` …) only to batches with a
-    routable row, so a chunk of empty rows would otherwise have fewer columns than the header.
-    """
-    probe = route_rows(model, [""], ["小区物业"])
-    return list(OUTPUT_COLUMNS) + [c for c in probe.columns if c not in OUTPUT_COLUMNS]
-
-
 def _chunk_inputs(table, chunks: Iterator[pd.DataFrame]):
     for chunk in chunks:
         texts = chunk[table.text_col].tolist()
@@ -99,8 +94,9 @@ def route_file(
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
-    ``model`` is a loaded ``RoutingModel``; ``jobs`` > 1 routes chunks on that many processes with results
-    identical to ``jobs=1``. Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
+    ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
+    ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
+    Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
     """
     global _WORKER_MODEL
     start = time.perf_counter()
@@ -108,7 +104,11 @@ def route_file(
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
-    columns = routing_columns(model)
+    if not isinstance(model, RoutingModel):
+        model = load_model(model)
+    if model.model.kind != "linear":
+        jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
+    columns = output_columns(model.labels)
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))
     counts = {"rows": 0, "routed": 0, "review": 0}
@@ -132,10 +132,10 @@ def route_file(
                         results.append((done_chunk, job.get()))
                 for done_chunk, routed in results:
                     wrote_any = True
-                    _write(writer, output_frame(done_chunk, _aligned(routed, columns)), counts, on_progress)
+                    _write(writer, output_frame(done_chunk, routed), counts, on_progress)
             for done_chunk, job in pending:
                 wrote_any = True
-                _write(writer, output_frame(done_chunk, _aligned(job.get(), columns)), counts, on_progress)
+                _write(writer, output_frame(done_chunk, job.get()), counts, on_progress)
             if not wrote_any:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
@@ -153,10 +153,6 @@ def route_file(
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
     )
-
-
-def _aligned(routed: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return routed if list(routed.columns) == columns else routed.reindex(columns=columns, fill_value="")
 
 
 def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:

@@ -72,6 +72,21 @@ def seed_everything(seed: int) -> None:
     torch.cuda.manual_seed_all(seed)
 
 
+def optimizer_step(optimizer, scheduler, scaler, parameters) -> None:
+    """One update: unscale (fp16), clip gradients to ``MAX_GRAD_NORM``, step optimizer and schedule, zero grads."""
+    torch = require_torch()
+    if scaler:
+        scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(parameters, MAX_GRAD_NORM)
+    if scaler:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def head_tail(ids: list[int], budget: int, head_share: float = HEAD_SHARE) -> list[int]:
     """``ids`` cut to ``budget`` tokens: the first ``head_share`` of the budget and the rest from the end."""
     if len(ids) <= budget:
@@ -262,16 +277,7 @@ class BertModel:
                 (scaler.scale(loss) if scaler else loss).backward()
                 total += float(loss.detach()) * accumulation
                 if (step + 1) % accumulation == 0 or step + 1 == batches_per_epoch:
-                    if scaler:
-                        scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_([p for group in groups for p in group["params"]], MAX_GRAD_NORM)
-                    if scaler:
-                        scaler.step(optimizer)
-                        scaler.update()
-                    else:
-                        optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
+                    optimizer_step(optimizer, scheduler, scaler, [p for group in groups for p in group["params"]])
             record = {"epoch": epoch + 1, "loss": round(total / max(batches_per_epoch, 1), 5)}
             if n_valid:
                 scores = self._raw_scores([encoded[i] for i in valid])

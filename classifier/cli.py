@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -61,6 +62,11 @@ def _model(path: Optional[Path]):
     return load_model(path or default_model_path())
 
 
+def _interrupt(signum, frame) -> None:
+    """SIGTERM ends a run like Ctrl-C: temporary output removed, nothing left under the output name."""
+    raise KeyboardInterrupt
+
+
 class _Progress:
     """A one-line row counter on stderr, shown only on a terminal."""
 
@@ -93,8 +99,9 @@ def route(
     from classifier.batch import route_file
 
     progress = _Progress()
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        summary = route_file(input, output, _model(model), text_col=text_col, title_col=title_col,
+        summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
                              jobs=jobs, chunk_size=chunk_size, on_progress=progress)  # fmt: skip
     finally:
         progress.close()

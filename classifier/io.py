@@ -70,7 +70,8 @@ def detect_encoding(sample: bytes) -> str:
     if b"\x00" in sample:
         if _looks_utf16(sample):
             raise InputError(
-                "The file looks UTF-16 encoded (no BOM): expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8."
+                "The file looks UTF-16 encoded (no BOM): expected UTF-8, UTF-8 with BOM, GBK or GB18030; "
+                "save it as UTF-8."
             )
         raise InputError("The file looks binary (it contains NUL bytes): expected a text table (CSV, TSV or JSONL).")
     for encoding in ("utf-8", "gb18030"):
@@ -198,7 +199,8 @@ class Table:
                 pending = [([""] * width, "")] * blank
                 blank = 0
                 if len(record) > width:
-                    pending.append((record[:width], f"line {first_line} has {len(record)} fields, the header has {width}"))
+                    reason = f"line {first_line} has {len(record)} fields, the header has {width}"
+                    pending.append((record[:width], reason))
                 else:
                     pending.append((record + [""] * (width - len(record)), ""))
                 for row, error in pending:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.bert import IGNORE, autocast_dtype, require_torch, resolve_device, seed_everything
+from classifier.bert import IGNORE, autocast_dtype, optimizer_step, require_torch, resolve_device, seed_everything
 from classifier.text import segment
 
 
@@ -157,16 +157,7 @@ def pretrain(
             with torch.autocast(device_type=target.type, dtype=dtype) if dtype is not None else nullcontext():
                 loss = model(input_ids=ids.to(target), attention_mask=attention.to(target), labels=labels.to(target)).loss
             (scaler.scale(loss) if scaler else loss).backward()
-            if scaler:
-                scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            if scaler:
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            optimizer_step(optimizer, scheduler, scaler, list(model.parameters()))
             losses.append(float(loss.detach()))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

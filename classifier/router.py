@@ -28,6 +28,12 @@ OUTPUT_COLUMNS = (
 )  # fmt: skip
 
 
+def output_columns(labels: dict[str, list[str]]) -> list[str]:
+    """The routing columns for a model with these heads: ``OUTPUT_COLUMNS`` plus a pair per other head."""
+    extra = [head for head in labels if head not in ("screening", "department", "topic")]
+    return list(OUTPUT_COLUMNS) + [c for head in extra for c in (head, f"{head}_confidence")]
+
+
 def check_text(title: object, text: object) -> str | None:
     """The reason a row cannot be routed, or None when its text is usable."""
     if not isinstance(text, str):
@@ -176,7 +182,7 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
     """``route_rows`` plus the model's raw probabilities for the routable rows (in row order)."""
     docs, reasons = prepare(titles, texts)
     good = [i for i, reason in enumerate(reasons) if reason is None]
-    columns = {name: np.full(len(docs), "", dtype=object) for name in OUTPUT_COLUMNS}
+    columns = {name: np.full(len(docs), "", dtype=object) for name in output_columns(model.labels)}
     probs: dict[str, np.ndarray] = {}
     if good:
         good_docs = [docs[i] for i in good]
@@ -187,7 +193,7 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
             hits = model.catalogue.keyword_hits(good_docs, model.labels["department"])
         decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, keyword_hits=hits, keyword_weight=weight)
         for name in decided.columns:
-            columns.setdefault(name, np.full(len(docs), "", dtype=object))[good] = decided[name].to_numpy()
+            columns[name][good] = decided[name].to_numpy()
         columns["route_status"][good] = "ok"
     for i, reason in enumerate(reasons):
         if reason is not None:

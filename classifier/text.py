@@ -114,4 +114,4 @@ def segment(text: str, tokenizer: str = "rjieba") -> list[str]:
 def tokenize(text: str, tokenizer: str = "rjieba") -> list[str]:
     """Words of normalised ``text`` without stop-words, spaces and punctuation; lower-cased."""
     drop = stopwords()
-    return [w for w in _segmenter(tokenizer)(text.lower()) if w not in drop]
+    return [w for w in _segmenter(tokenizer)(text.lower()) if w not in drop and not w.isspace()]

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import tiny_config, tiny_frame  # noqa: E402
-from tiny_bert import shared_checkpoint, write_csv  # noqa: E402
+from tiny_bert import one_thread, tiny_checkpoint, write_csv  # noqa: E402,F401
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier.artifact import ModelError, load_model  # noqa: E402
@@ -26,18 +26,8 @@ HEADS = ("screening", "department", "urgent")
 FAST = {"max_length": 64, "batch_size": 8, "warmup_ratio": 0.1, "device": "cpu"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="session")
-def tiny_checkpoint() -> Path:
-    return shared_checkpoint()
 
 
 def tiny_docs_targets():

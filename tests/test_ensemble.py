@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import tiny_config, tiny_frame  # noqa: E402
-from tiny_bert import shared_checkpoint, write_csv  # noqa: E402
+from tiny_bert import one_thread, shared_checkpoint, tiny_checkpoint, write_csv  # noqa: E402,F401
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier.artifact import ModelError, load_model  # noqa: E402
@@ -21,12 +21,6 @@ from classifier.cli import app  # noqa: E402
 from classifier.ensemble import WEIGHT_GRID, EnsembleModel  # noqa: E402
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

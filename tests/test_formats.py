@@ -64,8 +64,8 @@ def read_output(path) -> pd.DataFrame:
     return read_table(path, text_col="text")[0].fillna("")
 
 
-@pytest.mark.parametrize("source", FORMATS)
-@pytest.mark.parametrize("target", FORMATS)
+@pytest.mark.parametrize("source", FORMATS, ids=lambda f: f"from-{f}")
+@pytest.mark.parametrize("target", FORMATS, ids=lambda f: f"to-{f}")
 def test_every_format_into_every_format(tiny_model_dir, tmp_path, source, target):
     path = write_table(tmp_path / f"in.{source}", ROWS)
     out = tmp_path / f"out.{target}"

@@ -30,12 +30,12 @@ def write_input(path: Path, rows: int) -> Path:
 
 
 def interrupt_on_call(monkeypatch, call: int) -> None:
-    """The model raises KeyboardInterrupt on its ``call``-th ``predict_proba`` (the first is the column probe)."""
+    """The model raises KeyboardInterrupt on the ``call``-th chunk it is given (a batch of more than one row)."""
     original = RoutingModel.predict_proba
     calls = {"n": 0}
 
     def predict_proba(self, docs):
-        calls["n"] += 1
+        calls["n"] += len(docs) > 1
         if calls["n"] == call:
             raise KeyboardInterrupt
         return original(self, docs)
@@ -48,7 +48,7 @@ def test_keyboard_interrupt_mid_file_leaves_no_output(tiny_model_dir, tmp_path, 
     source = write_input(tmp_path / "in.csv", 50)
     out = tmp_path / f"out.{suffix}"
     out.write_bytes(OLD)
-    interrupt_on_call(monkeypatch, 4)
+    interrupt_on_call(monkeypatch, 3)
     args = ["route", str(source), "-o", str(out), "--model", str(tiny_model_dir), "--chunk-size", "10"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 130, result.output
@@ -61,7 +61,8 @@ def test_keyboard_interrupt_mid_file_leaves_no_output(tiny_model_dir, tmp_path, 
 def test_keyboard_interrupt_with_no_earlier_output(tiny_model_dir, tmp_path, monkeypatch):
     source = write_input(tmp_path / "in.csv", 30)
     interrupt_on_call(monkeypatch, 2)
-    result = CliRunner().invoke(app, ["route", str(source), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model_dir)])
+    args = ["route", str(source), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model_dir), "--chunk-size", "10"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 130
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
@@ -80,7 +81,7 @@ def test_failure_while_finishing_leaves_no_temporary_file(tiny_model_dir, tmp_pa
 
 
 def _command() -> str:
-    command = shutil.which("complaint-router", path=str(Path(sys.executable).parent)) or shutil.which("complaint-router")
+    command = shutil.which("complaint-router", path=str(Path(sys.executable).parent))
     assert command, "the complaint-router command is not installed"
     return command
 

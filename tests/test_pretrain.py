@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from conftest import tiny_config, tiny_frame  # noqa: E402
-from tiny_bert import corpus, shared_checkpoint, write_csv  # noqa: E402
+from tiny_bert import corpus, one_thread, tiny_checkpoint, write_csv  # noqa: E402,F401
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier.bert import IGNORE, BertModel  # noqa: E402
@@ -23,17 +23,8 @@ from classifier.text import normalize, segment  # noqa: E402
 MASK, VOCAB = 9999, 2000  # a mask id outside the random-token range keeps fates unambiguous
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="session")
-def tiny_checkpoint() -> Path:
-    return shared_checkpoint()
 
 
 def test_every_token_of_a_chosen_word_is_masked_together():

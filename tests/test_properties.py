@@ -16,7 +16,7 @@ NASTY = st.sampled_from(["\x00", "\r", "\n", "\t", "\x0b", "\x1f", "\x7f", "\x85
 TEXTS = st.one_of(
     st.text(),
     st.text(alphabet=st.characters(codec="utf-8", categories=None), max_size=300),
-    st.lists(st.one_of(NASTY, st.text(max_size=5), st.sampled_from(["物业", "工资", "学校", "贪污"])), max_size=40).map("".join),
+    st.lists(st.one_of(NASTY, st.text(max_size=5), st.sampled_from(["物业", "工资", "贪污"])), max_size=40).map("".join),
 )  # fmt: skip
 
 

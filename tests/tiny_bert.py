@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
+
 TINY_SIZES = {"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 2, "intermediate_size": 37}
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
@@ -79,3 +81,19 @@ def write_csv(frame, path: str | Path) -> Path:
     """``frame`` as a UTF-8 CSV file (for the CLI tests)."""
     frame.to_csv(path, index=False, encoding="utf-8")
     return Path(path)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint() -> Path:
+    return shared_checkpoint()
