@@ -6,11 +6,15 @@ input row gives exactly one output row. The output is written to a temporary fil
 
 from __future__ import annotations
 
+import collections
+import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +40,14 @@ class RouteSummary:
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
     return route_rows(_WORKER_MODEL, titles, texts)
+
+
+def _start_method() -> str:
+    """fork (workers share the loaded model) unless unavailable or unsafe: forking after torch has started its
+    threads can deadlock, so a process that imported torch starts fresh workers that load the model."""
+    if "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules:
+        return "fork"
+    return "spawn"
 
 
 def _init_worker(model_path: str) -> None:
@@ -111,38 +123,28 @@ def route_file(
     columns = output_columns(model.labels)
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))
+    head = list(itertools.islice(inputs, 2))
+    if len(head) < 2:
+        jobs = 1  # one chunk: no gain from starting processes
+    inputs = itertools.chain(head, inputs)
     counts = {"rows": 0, "routed": 0, "review": 0}
     pool = None
-    pending: list = []
     _WORKER_MODEL = model
     try:
         if jobs > 1:
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            pool = multiprocessing.get_context(method).Pool(jobs, initializer=_init_worker, initargs=(str(model.path),))
+            context = multiprocessing.get_context(_start_method())
+            pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(str(model.path),))
         with TableWriter(output_path) as writer:
-            wrote_any = False
-            for chunk, titles, texts in inputs:
-                if pool is None:
-                    results = [(chunk, _route_chunk(titles, texts))]
-                else:
-                    pending.append((chunk, pool.apply_async(_route_chunk, (titles, texts))))
-                    results = []
-                    while pending and (len(pending) > jobs or pending[0][1].ready()):
-                        done_chunk, job = pending.pop(0)
-                        results.append((done_chunk, job.get()))
-                for done_chunk, routed in results:
-                    wrote_any = True
-                    _write(writer, output_frame(done_chunk, routed), counts, on_progress)
-            for done_chunk, job in pending:
-                wrote_any = True
-                _write(writer, output_frame(done_chunk, job.get()), counts, on_progress)
-            if not wrote_any:
+            for chunk, routed in _routed_chunks(inputs, pool, jobs):
+                _write(writer, output_frame(chunk, routed), counts, on_progress)
+            if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
         _WORKER_MODEL = None
     return RouteSummary(
         output=Path(output_path),
@@ -153,6 +155,26 @@ def route_file(
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
     )
+
+
+def _routed_chunks(inputs, pool, jobs: int):
+    """(input chunk, routing columns) in input order; with a pool, at most ``jobs + 1`` chunks in flight.
+
+    A worker's exception (or its death) is raised here, in the calling process.
+    """
+    if pool is None:
+        for chunk, titles, texts in inputs:
+            yield chunk, _route_chunk(titles, texts)
+        return
+    pending: collections.deque = collections.deque()
+    for chunk, titles, texts in inputs:
+        pending.append((chunk, pool.submit(_route_chunk, titles, texts)))
+        while pending and (len(pending) > jobs or pending[0][1].done()):
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
 
 
 def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:

@@ -92,7 +92,7 @@ def route(
     model: ModelOption = None,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = all cores).")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = all cores).")] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Rows per chunk.")] = 5000,
 ) -> None:
     """Screen and route every message of INPUT into OUTPUT, one output row per input row."""

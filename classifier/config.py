@@ -22,7 +22,7 @@ class TrainConfig:
     # linear model
     tokenizer: str = "rjieba"
     word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] = (1, 3)
+    char_ngrams: tuple[int, int] = (1, 2)
     min_df: int = 2
     max_word_features: int = 100_000
     max_char_features: int = 100_000

@@ -13,10 +13,12 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from classifier.text import tokenize
+from classifier.text import segment, stopwords
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
+_MUL_POSITION = np.uint64(0xC2B2AE3D27D4EB4F)
 _SEP = 0
+_SPILL = np.int32(1 << 30)
 _CHUNK = 2000
 
 
@@ -53,11 +55,13 @@ class _Units:
     """One batch of documents as a flat array of unit keys, 0 after each document, and where each unit came from.
 
     Characters are their code points. Words are hashed from their code points in NumPy: every character
-    contributes ``mix(code, position in word)`` and a word's key is the mixed sum, so no Python loop runs over
-    words. Words are joined with U+0001 and documents with U+0000 (``normalize`` removes both from texts).
+    contributes ``code * A ^ position * B`` and a word's key is the mixed sum, so no Python loop runs over
+    words; words whose key is in ``stop_keys`` are dropped. Words are joined with U+0001 and documents with
+    U+0000 (``normalize`` removes both from texts).
     """
 
-    def __init__(self, analyzer: str, docs: Sequence):
+    def __init__(self, analyzer: str, docs: Sequence, stop_keys: np.ndarray | None = None):
+        self._stop_keys = stop_keys
         if analyzer == "char":
             self.joined = "\x00".join(d.replace("\x00", " ") for d in docs) + "\x00"
             self.units = np.frombuffer(self.joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
@@ -76,9 +80,13 @@ class _Units:
         words = np.flatnonzero(ends > starts)
         segment = np.cumsum(boundary) - boundary
         position = np.arange(codes.size, dtype=np.int64) - starts[segment]
-        contribution = _mix(codes * _MUL + position.astype(np.uint64))
+        contribution = (codes * _MUL) ^ (position.astype(np.uint64) * _MUL_POSITION)
         contribution[boundary] = 0
         word_keys = _mix(np.add.reduceat(contribution, starts[words])) | np.uint64(1) if words.size else starts[:0]
+        if self._stop_keys is not None and words.size:
+            at = np.minimum(np.searchsorted(self._stop_keys, word_keys), len(self._stop_keys) - 1)
+            kept = self._stop_keys[at] != word_keys
+            words, word_keys = words[kept], word_keys[kept]
         doc_ends = codes[ends] == 0
         doc_of_word = (np.cumsum(doc_ends) - doc_ends)[words]
         units = np.zeros(words.size + int(doc_ends.sum()), dtype=np.uint64)
@@ -141,7 +149,8 @@ class PhraseCounter:
 class NgramVectorizer:
     """TF-IDF over hashed character or word n-grams with an exact, frequency-ranked vocabulary.
 
-    ``analyzer="char"`` takes normalised strings; ``analyzer="word"`` takes lists of words.
+    ``analyzer="char"`` takes normalised strings; ``analyzer="word"`` takes lists of words, from which
+    ``stop_words`` are dropped before n-grams are formed.
     """
 
     def __init__(
@@ -151,20 +160,21 @@ class NgramVectorizer:
         ngram_range: tuple[int, int] = (1, 3),
         min_df: int = 2,
         max_features: int | None = 100_000,
-        sublinear_tf: bool = True,
-        table_bits: int = 22,
+        table_bits: int = 20,
+        stop_words: Sequence[str] = (),
     ):
         self.analyzer = analyzer
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
         self.table_bits = table_bits
+        self.stop_words = list(stop_words)
+        self._stop_keys = np.sort(_Units("word", [self.stop_words]).units[:-1]) if self.stop_words else None
 
     def _batches(self, docs: Sequence):
         for begin in range(0, len(docs), _CHUNK):
             batch = docs[begin : begin + _CHUNK]
-            units = _Units(self.analyzer, batch)
+            units = _Units(self.analyzer, batch, self._stop_keys)
             keys, starts, lengths = _ngram_keys(units.units, units.valid, tuple(self.ngram_range))
             yield begin, len(batch), units, keys, starts, lengths
 
@@ -193,14 +203,9 @@ class NgramVectorizer:
         if self.max_features is not None:
             keep = keep[: self.max_features]
         keys, df = all_keys[keep], df[keep]
-        mask = np.uint64((1 << self.table_bits) - 1)
-        buckets = (keys & mask).astype(np.int64)
-        _, first_of_bucket = np.unique(buckets, return_index=True)
-        reachable = np.sort(first_of_bucket)
-        self.keys_ = keys[reachable]
-        self.idf_ = (np.log((1 + len(docs)) / (1 + df[reachable])) + 1).astype(np.float32)
+        self.keys_ = keys
+        self.idf_ = (np.log((1 + len(docs)) / (1 + df)) + 1).astype(np.float32)
         self.vocabulary_ = self._name_keys(docs)
-        self._build_table()
         return self
 
     def _name_keys(self, docs: Sequence) -> list[str]:
@@ -220,41 +225,62 @@ class NgramVectorizer:
         return [name or "" for name in names]
 
     def _build_table(self) -> None:
-        mask = np.uint64((1 << self.table_bits) - 1)
+        """Bucket table: the first column whose key falls in each bucket, flagged when others share it.
+
+        Columns that share a bucket with an earlier (more frequent) one go to a small sorted overflow array,
+        searched only for keys whose bucket is flagged, so every vocabulary n-gram is found exactly.
+        """
+        buckets = (self.keys_ & np.uint64((1 << self.table_bits) - 1)).astype(np.int64)
+        _, first = np.unique(buckets, return_index=True)
         self._table = np.full(1 << self.table_bits, -1, dtype=np.int32)
-        self._table[(self.keys_ & mask).astype(np.int64)] = np.arange(len(self.keys_), dtype=np.int32)
+        self._table[buckets[first]] = first
+        spilled = np.setdiff1d(np.arange(len(self.keys_)), first)
+        self._table[buckets[spilled]] |= _SPILL
+        order = np.argsort(self.keys_[spilled])
+        self._spill_keys, self._spill_cols = self.keys_[spilled][order], spilled[order].astype(np.int32)
 
     def _lookup(self, keys: np.ndarray) -> np.ndarray:
-        mask = np.uint64((1 << self.table_bits) - 1)
-        cols = self._table[(keys & mask).astype(np.int64)]
+        """Column of each key, -1 for keys outside the vocabulary."""
+        entry = self._table[(keys & np.uint64((1 << self.table_bits) - 1)).astype(np.int64)]
+        cols = np.where(entry >= 0, entry & ~_SPILL, -1)
         found = cols >= 0
         found[found] = self.keys_[cols[found]] == keys[found]
+        spill = np.flatnonzero(~found & (entry >= 0) & ((entry & _SPILL) != 0))
+        if spill.size and self._spill_keys.size:
+            at = np.minimum(np.searchsorted(self._spill_keys, keys[spill]), self._spill_keys.size - 1)
+            hit = self._spill_keys[at] == keys[spill]
+            cols[spill[hit]] = self._spill_cols[at[hit]]
+            found[spill[hit]] = True
         return np.where(found, cols, -1)
 
-    def transform(self, docs: Sequence) -> sp.csr_matrix:
-        """L2-normalised TF-IDF rows, one per document (float32)."""
+    def occurrences(self, docs: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, column, value) of every vocabulary n-gram occurrence, rows in ascending runs.
+
+        An occurrence's value is ``idf[column] / norm[row]`` with ``norm = sqrt(sum of idf**2 over the row's
+        occurrences)``: summing the duplicates gives raw-tf TF-IDF rows, so a matrix product can use the
+        occurrences directly, without counting them first.
+        """
         if not hasattr(self, "keys_"):
             raise ValueError("This NgramVectorizer is not fitted yet. Call 'fit' first.")
-        blocks = []
-        for _, size, units, keys, starts, _ in self._batches(docs):
-            cols = self._lookup(keys)
-            hit = cols >= 0
-            rows = units.doc[starts[hit]]
-            block = sp.csr_matrix(
-                (np.ones(int(hit.sum()), dtype=np.float32), (rows, cols[hit])),
-                shape=(size, len(self.keys_)),
-            )
-            block.sum_duplicates()
-            blocks.append(block)
-        matrix = sp.vstack(blocks, format="csr") if blocks else sp.csr_matrix((0, len(self.keys_)))
-        if self.sublinear_tf:
-            np.log(matrix.data, out=matrix.data)
-            matrix.data += 1
-        matrix.data *= self.idf_[matrix.indices]
-        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-        norms[norms == 0] = 1
-        matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(np.float32)
-        return matrix.astype(np.float32)
+        rows, cols, values = [], [], []
+        for begin, size, units, keys, starts, _ in self._batches(docs):
+            found = self._lookup(keys)
+            hit = found >= 0
+            row = units.doc[starts[hit]]
+            col = found[hit]
+            weight = self.idf_[col]
+            norm = np.sqrt(np.bincount(row, weights=weight.astype(np.float64) ** 2, minlength=size))
+            norm[norm == 0] = 1
+            rows.append(row + begin)
+            cols.append(col)
+            values.append(weight / norm[row].astype(np.float32))
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+        return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
+
+    def transform(self, docs: Sequence) -> sp.csr_matrix:
+        """TF-IDF rows (raw term counts times IDF, normalised as in ``occurrences``), one per document."""
+        return occurrence_matrix([self.occurrences(docs)], [0], len(docs), len(self.keys_), canonical=True)
 
     def fit_transform(self, docs: Sequence) -> sp.csr_matrix:
         return self.fit(docs).transform(docs)
@@ -265,8 +291,8 @@ class NgramVectorizer:
             "ngram_range": list(self.ngram_range),
             "min_df": self.min_df,
             "max_features": self.max_features,
-            "sublinear_tf": self.sublinear_tf,
             "table_bits": self.table_bits,
+            "stop_words": self.stop_words,
         }
 
     def state(self) -> dict[str, np.ndarray]:
@@ -283,6 +309,23 @@ class NgramVectorizer:
         return vectorizer
 
 
+def occurrence_matrix(parts, offsets, n_rows: int, n_cols: int, *, canonical: bool, scale: float = 1.0) -> sp.csr_matrix:
+    """CSR matrix from (row, column, value) occurrence arrays, columns shifted by ``offsets``.
+
+    ``canonical`` sums duplicate entries and sorts columns; otherwise duplicates stay (products are the same).
+    """
+    rows = np.concatenate([p[0] for p in parts])
+    cols = np.concatenate([p[1] + offset for p, offset in zip(parts, offsets)]).astype(np.int32)
+    values = np.concatenate([p[2] for p in parts]) * np.float32(scale)
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    matrix = sp.csr_matrix((values[order], cols[order], indptr), shape=(n_rows, n_cols))
+    if canonical:
+        matrix.sum_duplicates()
+    return matrix
+
+
 class TextFeatures:
     """The union of word n-grams (jieba) and character n-grams of normalised ``title + text``."""
 
@@ -291,15 +334,16 @@ class TextFeatures:
         *,
         tokenizer: str = "rjieba",
         word_ngrams: tuple[int, int] = (1, 2),
-        char_ngrams: tuple[int, int] = (1, 3),
+        char_ngrams: tuple[int, int] = (1, 2),
         min_df: int = 2,
         max_word_features: int = 100_000,
         max_char_features: int = 100_000,
     ):
         self.tokenizer = tokenizer
         self.word = NgramVectorizer(
-            analyzer="word", ngram_range=word_ngrams, min_df=min_df, max_features=max_word_features
-        )
+            analyzer="word", ngram_range=word_ngrams, min_df=min_df, max_features=max_word_features,
+            stop_words=sorted(stopwords()),
+        )  # fmt: skip
         self.char = NgramVectorizer(
             analyzer="char", ngram_range=char_ngrams, min_df=min_df, max_features=max_char_features
         )
@@ -312,7 +356,8 @@ class TextFeatures:
         return features
 
     def _words(self, docs: Sequence[str]) -> list[list[str]]:
-        return [tokenize(doc, self.tokenizer) for doc in docs]
+        """jieba segments of the lower-cased documents; the word vectorizer drops stop-words (as ``tokenize``)."""
+        return [segment(doc.lower(), self.tokenizer) for doc in docs]
 
     def fit(self, docs: Sequence[str]) -> TextFeatures:
         """Fit both vocabularies on normalised documents (labelled and unlabelled alike)."""
@@ -320,11 +365,15 @@ class TextFeatures:
         self.char.fit(docs)
         return self
 
-    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        """Word block then character block, each L2-normalised, scaled so each row has norm 1."""
-        words = self.word.transform(self._words(docs))
-        chars = self.char.transform(docs)
-        return (sp.hstack([words, chars], format="csr") * np.float32(np.sqrt(0.5))).astype(np.float32)
+    def transform(self, docs: Sequence[str], *, canonical: bool = True) -> sp.csr_matrix:
+        """Word block then character block, each weighted by sqrt(1/2).
+
+        ``canonical=False`` leaves repeated n-grams as duplicate entries (same products, built faster: what
+        prediction uses); training needs the canonical matrix.
+        """
+        parts = [self.word.occurrences(self._words(docs)), self.char.occurrences(docs)]
+        return occurrence_matrix(parts, [0, len(self.word.keys_)], len(docs), self.n_features,
+                                 canonical=canonical, scale=np.sqrt(0.5))  # fmt: skip
 
     @property
     def feature_names(self) -> list[str]:

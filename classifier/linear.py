@@ -168,18 +168,15 @@ class LinearModel:
             self._spans[head] = (start, start + len(h.classes_), h.temperature_)
             start += len(h.classes_)
 
-    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        return self.features_.transform(list(docs))
-
     def predict_proba(self, docs: Sequence[str]) -> dict[str, np.ndarray]:
         """Calibrated probabilities per head for normalised documents (``title + ' ' + text``)."""
-        scores = np.asarray(self.transform(docs) @ self._weights) + self._bias
+        scores = np.asarray(self.features_.transform(list(docs), canonical=False) @ self._weights) + self._bias
         return {head: softmax(scores[:, a:b] / t) for head, (a, b, t) in self._spans.items()}
 
     def explain(self, doc: str, head: str, label: str, k: int = 8) -> list[tuple[str, float]]:
         """The ``k`` n-grams of ``doc`` that pushed ``head`` most towards ``label`` (term, contribution)."""
         h = self.heads_[head]
-        row = self.transform([doc])
+        row = self.features_.transform([doc])
         weights = h.coef_[h.classes_.index(label)]
         contributions = row.data * weights[row.indices]
         order = np.argsort(-contributions)[:k]

@@ -63,8 +63,8 @@ def is_garbage(doc: str) -> bool:
     """Text a screener would call 无效 without reading further: no Chinese at all, or one character repeated."""
     if not has_han(doc):
         return True
-    compact = doc.replace(" ", "")
-    return len(compact) >= 6 and len(set(compact)) <= 2
+    compact = doc[:200].replace(" ", "")
+    return len(compact) >= 6 and len(set(compact[:64])) <= 2 and len(set(doc.replace(" ", ""))) <= 2
 
 
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_rows: int = 20) -> float:
@@ -86,9 +86,45 @@ def _renormalise(p: np.ndarray) -> np.ndarray:
     return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
 
 
-def _top3(labels: list[str], p: np.ndarray) -> list[str]:
-    order = np.argsort(-p, axis=1, kind="stable")[:, :3]
-    return ["|".join(f"{labels[j]}:{p[i, j]:.3f}" for j in row if p[i, j] > 0) for i, row in enumerate(order)]
+def _top3(labels: list[str], p: np.ndarray, primary: np.ndarray, confidence: np.ndarray) -> list[str]:
+    """``部门:概率`` of the chosen department, then the two most probable others (``无`` never listed)."""
+    others = p.copy()
+    others[np.arange(len(p)), primary] = -1
+    if NO_DEPARTMENT in labels:
+        others[:, labels.index(NO_DEPARTMENT)] = -1
+    order = np.argsort(-others, axis=1, kind="stable")[:, :2]
+    return [
+        "|".join([f"{labels[primary[i]]}:{confidence[i]:.3f}"] + [f"{labels[j]}:{p[i, j]:.3f}" for j in row if others[i, j] > 0])
+        for i, row in enumerate(order)
+    ]
+
+
+def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.ndarray, screening_confidence: np.ndarray):
+    """Chosen department and its confidence given the screening decision.
+
+    纪检监察 and 无效 fix the department (confidence = the screening confidence); otherwise the best department
+    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised. A 纪检监察 call
+    weaker than the best line department's share of the rest is overruled (returned as ``overruled``): the
+    message goes to that department and its screening falls back to the next category.
+    """
+    allowed = p.copy()
+    reserved = [labels.index(d) for d in [*LINKED.values(), PETITION_OFFICE] if d in labels]
+    allowed[:, reserved] = 0.0
+    if PETITION_OFFICE in labels:
+        petition = screening == PETITION
+        allowed[petition, labels.index(PETITION_OFFICE)] = p[petition, labels.index(PETITION_OFFICE)]
+    allowed = _renormalise(allowed)
+    primary = allowed.argmax(axis=1) if len(p) else np.zeros(0, dtype=int)
+    confidence = allowed[np.arange(len(p)), primary]
+    overruled = np.zeros(len(p), dtype=bool)
+    for i, category in enumerate(screening):
+        if LINKED.get(category) in labels:
+            if category != INVALID and confidence[i] * (1 - screening_confidence[i]) > screening_confidence[i]:
+                overruled[i] = True
+                confidence[i] *= 1 - screening_confidence[i]
+            else:
+                primary[i], confidence[i] = labels.index(LINKED[category]), screening_confidence[i]
+    return primary, confidence, overruled
 
 
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
@@ -142,28 +178,21 @@ def decide(
         if head in REVIEW_HEADS or not set(REVIEW_HEADS) & set(probs):
             review |= confidence < thresholds.get(head, 0.0)
     if department is not None:
+        primary = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
+        confidence = department[np.arange(n), primary]
         if screening is not None:
-            chosen = out["screening"].to_numpy()
-            fixed = np.array([LINKED.get(c) for c in chosen], dtype=object)
-            blocked = [d_labels.index(d) for d in list(LINKED.values()) + [PETITION_OFFICE] if d in d_labels]
-            free = department.copy()
-            free[:, blocked] = 0.0
-            if PETITION_OFFICE in d_labels:
-                petition = chosen == PETITION
-                free[petition, d_labels.index(PETITION_OFFICE)] = department[petition, d_labels.index(PETITION_OFFICE)]
-            free = _renormalise(free)
-            has_fixed = np.array([f is not None for f in fixed], dtype=bool)
-            for i in np.flatnonzero(has_fixed):
-                if fixed[i] in d_labels:
-                    confidence = out.at[i, "screening_confidence"]
-                    free[i] *= 1 - confidence
-                    free[i, d_labels.index(fixed[i])] = confidence
-            department = free
-        best = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
-        confidence = department[np.arange(n), best] if n else np.zeros(0)
-        out["department"] = [d_labels[j] for j in best]
+            primary, confidence, overruled = _department_for_screening(
+                department, d_labels, out["screening"].to_numpy(), out["screening_confidence"].to_numpy(dtype=float)
+            )
+            if overruled.any():
+                fallback = screening[overruled].copy()
+                fallback[:, [s_labels.index(c) for c in LINKED if c in s_labels]] = 0.0
+                fallback = _renormalise(fallback)
+                out.loc[overruled, "screening"] = [s_labels[j] for j in fallback.argmax(axis=1)]
+                out.loc[overruled, "screening_confidence"] = np.round(fallback.max(axis=1).astype(float), 4)
+        out["department"] = [d_labels[j] for j in primary]
         out["department_confidence"] = np.round(confidence.astype(float), 4)
-        out["department_top3"] = _top3(d_labels, department)
+        out["department_top3"] = _top3(d_labels, department, primary, confidence)
         review |= confidence < thresholds.get("department", 0.0)
         if screening is not None:
             no_department = out["screening"].eq(INVALID).to_numpy()

@@ -26,6 +26,7 @@ _MASKED_PHONE = re.compile(r"(?:\d{3,4}-)?(?:\**\d*\*{4,}[\d*]*|0{7,}|\d{3}[×xX
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+_COMMON_FULL_WIDTH = [(ch, chr(ord(ch) - 0xFEE0)) for ch in "，！？：；（）"]
 
 
 def _half_width(match: re.Match) -> str:
@@ -47,6 +48,8 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
         text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
     if "<" in text:
         text = _TAG.sub(" ", text)
+    for wide, narrow in _COMMON_FULL_WIDTH:
+        text = text.replace(wide, narrow)
     text = _FULL_WIDTH.sub(_half_width, text)
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)

@@ -49,7 +49,7 @@ def test_keyboard_interrupt_mid_file_leaves_no_output(tiny_model_dir, tmp_path, 
     out = tmp_path / f"out.{suffix}"
     out.write_bytes(OLD)
     interrupt_on_call(monkeypatch, 3)
-    args = ["route", str(source), "-o", str(out), "--model", str(tiny_model_dir), "--chunk-size", "10"]
+    args = ["route", str(source), "-o", str(out), "--model", str(tiny_model_dir), "--chunk-size", "10", "--jobs", "1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 130, result.output
     assert "interrupted" in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -61,7 +61,7 @@ def test_keyboard_interrupt_mid_file_leaves_no_output(tiny_model_dir, tmp_path, 
 def test_keyboard_interrupt_with_no_earlier_output(tiny_model_dir, tmp_path, monkeypatch):
     source = write_input(tmp_path / "in.csv", 30)
     interrupt_on_call(monkeypatch, 2)
-    args = ["route", str(source), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model_dir), "--chunk-size", "10"]
+    args = ["route", str(source), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model_dir), "--chunk-size", "10", "--jobs", "1"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 130
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
