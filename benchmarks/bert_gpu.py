@@ -120,7 +120,7 @@ def run(device_name: str, quick: bool) -> list[dict]:
                            "peak GiB": "OOM"}  # fmt: skip
                 rows.append(row)
                 print(format_row(row), flush=True)
-    del optimizer
+    optimizer.state.clear()  # free the Adam moments before the routing run
     rows.append(route(encoder, device_name, settings))
     print(format_row(rows[-1]), flush=True)
     return rows

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
+from classifier.errors import ModelError
 
 FORMAT = "complaint-router-model"
 FORMAT_VERSION = 1
@@ -37,10 +38,6 @@ DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
 def default_model_path() -> Path:
     """``$COMPLAINT_ROUTER_MODEL`` or the shipped ``models/default``."""
     return Path(os.environ.get("COMPLAINT_ROUTER_MODEL", DEFAULT_MODEL))
-
-
-class ModelError(ValueError):
-    """A model directory is missing, incomplete, tampered with or of an unknown format."""
 
 
 def _sha256(path: Path) -> str:

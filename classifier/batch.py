@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from classifier.io import ERROR_COLUMN, InputError, TableWriter, check_output_path, open_table
+from classifier.errors import InputError
+from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.router import output_columns, route_rows
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.config import TrainConfig
+from classifier.errors import ModelError
 from classifier.linear import fit_temperature, softmax
 
 INSTALL_HINT = 'BERT models need torch and transformers: pip install -e ".[bert]"'
@@ -347,7 +348,6 @@ class BertModel:
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
 
-        from classifier.artifact import ModelError
 
         directory = Path(directory)
         for required in ("encoder", "tokenizer", HEADS_FILE, SPEC_FILE):

@@ -14,8 +14,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from classifier.artifact import ModelError, default_model_path, load_model
-from classifier.io import InputError
+from classifier.artifact import default_model_path, load_model
+from classifier.errors import InputError, ModelError
 
 app = typer.Typer(
     name="complaint-router",

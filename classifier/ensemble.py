@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.config import TrainConfig
+from classifier.errors import ModelError
 
 WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 SPEC_FILE = "ensemble.json"
@@ -132,7 +133,6 @@ class EnsembleModel:
 
     @classmethod
     def load(cls, directory: Path, config: TrainConfig, labels: dict[str, list[str]]) -> EnsembleModel:
-        from classifier.artifact import ModelError
         from classifier.bert import BertModel
         from classifier.linear import LinearModel
 

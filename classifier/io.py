@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from classifier.errors import InputError
+
 TEXT_COLUMNS = (
     "text", "留言详情", "content", "内容", "诉求内容", "留言内容", "来信内容", "诉求", "问题描述",
     "详情", "正文", "message", "body", "description",
@@ -38,10 +40,6 @@ row is fine. JSONL chunks always carry it, CSV/TSV chunks only when one of their
 EXCEL_MAX_ROWS = 1_048_575
 EXCEL_MAX_CELL_CHARS = 32_767
 _SAMPLE_BYTES = 1 << 20
-
-
-class InputError(ValueError):
-    """The input file cannot be used; the message says what was expected and what was found."""
 
 
 def table_format(path: str | Path) -> tuple[str, bool]:

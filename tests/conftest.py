@@ -12,6 +12,8 @@ from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.data import catalogue_path
 
+pytest_plugins = ["tiny_bert"]  # fixtures of the tiny BERT checkpoint (torch is imported only when they are used)
+
 # (title, text, screening, department, topic, urgent)
 TINY = [
     ("小区物业乱收费", "我们小区物业公司乱收停车费，业委会也不管，请住建局查处物业。", "政务服务", "住房和城乡建设局", "城乡建设", "否"),

@@ -12,9 +12,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 from conftest import tiny_config, tiny_frame  # noqa: E402
-from tiny_bert import one_thread, tiny_checkpoint, write_csv  # noqa: E402,F401
+from tiny_bert import write_csv  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier.artifact import ModelError, load_model  # noqa: E402

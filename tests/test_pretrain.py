@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 from conftest import tiny_config, tiny_frame  # noqa: E402
-from tiny_bert import corpus, one_thread, tiny_checkpoint, write_csv  # noqa: E402,F401
+from tiny_bert import corpus, write_csv  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier.bert import IGNORE, BertModel  # noqa: E402

@@ -83,7 +83,7 @@ def write_csv(frame, path: str | Path) -> Path:
     return Path(path)
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def one_thread():
     """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
     import torch
