@@ -102,7 +102,7 @@ def route_file(
     text_col: str | None = None,
     title_col: str | None = None,
     jobs: int = 1,
-    chunk_size: int = 5000,
+    chunk_size: int = 2000,
     on_progress: Callable[[int], None] = lambda rows: None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).

@@ -40,9 +40,16 @@ def require_torch():
     """Import torch and transformers, or raise ImportError with the install command."""
     try:
         import torch
-        import transformers  # noqa: F401
+        from transformers.utils import logging as transformers_logging
     except ImportError as error:
         raise ImportError(f"{INSTALL_HINT} ({error})") from None
+    transformers_logging.set_verbosity_error()  # no load reports or progress bars on a screener's terminal
+    transformers_logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+    except ImportError:
+        return torch
+    disable_progress_bars()
     return torch
 
 

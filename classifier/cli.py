@@ -16,6 +16,7 @@ import typer
 
 from classifier.artifact import default_model_path, load_model
 from classifier.errors import InputError, ModelError
+from classifier.io import estimate_rows
 
 app = typer.Typer(
     name="complaint-router",
@@ -68,15 +69,22 @@ def _interrupt(signum, frame) -> None:
 
 
 class _Progress:
-    """A one-line row counter on stderr, shown only on a terminal."""
+    """A one-line progress bar on stderr (rows, share of the estimated total, rate), shown only on a terminal."""
 
-    def __init__(self):
+    def __init__(self, total: int | None):
         self.start = time.perf_counter()
+        self.total = total
         self.enabled = sys.stderr.isatty()
 
     def __call__(self, rows: int) -> None:
-        if self.enabled:
-            rate = rows / max(time.perf_counter() - self.start, 1e-9)
+        if not self.enabled:
+            return
+        rate = rows / max(time.perf_counter() - self.start, 1e-9)
+        if self.total:
+            share = min(rows / self.total, 1.0)
+            bar = "#" * int(share * 30)
+            typer.echo(f"\r[{bar:<30}] {share:4.0%} {rows:,}/~{self.total:,} rows, {rate:,.0f} rows/s", err=True, nl=False)
+        else:
             typer.echo(f"\rrouted {rows:,} rows ({rate:,.0f} rows/s)", err=True, nl=False)
 
     def close(self) -> None:
@@ -93,12 +101,12 @@ def route(
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = all cores).")] = 0,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Rows per chunk.")] = 5000,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Rows per chunk.")] = 2000,
 ) -> None:
     """Screen and route every message of INPUT into OUTPUT, one output row per input row."""
     from classifier.batch import route_file
 
-    progress = _Progress()
+    progress = _Progress(estimate_rows(input) if sys.stderr.isatty() else None)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,

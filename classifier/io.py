@@ -443,6 +443,22 @@ def _jsonl_keys(path: Path, gzipped: bool, encoding: str) -> list[str]:
     return list(keys)
 
 
+def estimate_rows(path: str | Path) -> int | None:
+    """About how many data rows an uncompressed text table holds (its line count), for progress display."""
+    path = Path(path)
+    try:
+        fmt, gzipped = table_format(path)
+    except InputError:
+        return None
+    if gzipped or fmt == "xlsx" or not path.is_file():
+        return None
+    lines = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            lines += block.count(b"\n")
+    return max(lines - (fmt != "jsonl"), 0)
+
+
 def check_output_path(path: str | Path) -> Path:
     """Fail early, with a clear reason, when ``path`` cannot be written."""
     path = Path(path)
