@@ -13,8 +13,7 @@ import argparse
 
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
-from classifier.data import BUNDLED, catalogue_path, training_frame, unlabelled_texts
-from classifier.text import normalize
+from classifier.data import BUNDLED, catalogue_path, message_docs, training_frame, unlabelled_texts
 from classifier.training import train
 
 
@@ -24,8 +23,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     frame = training_frame()
-    unlabelled = unlabelled_texts()
-    vocabulary = [normalize(f"{a} {b}") for a, b in zip(unlabelled["title"], unlabelled["text"])]
+    vocabulary = message_docs(unlabelled_texts())
     result = train(
         frame,
         args.out,

@@ -21,9 +21,8 @@ from sklearn.model_selection import train_test_split
 from classifier.artifact import load_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
-from classifier.data import catalogue_path, load_bundled, training_frame, unlabelled_texts
+from classifier.data import catalogue_path, load_bundled, message_docs, training_frame, unlabelled_texts
 from classifier.evaluate import evaluate
-from classifier.text import normalize
 from classifier.training import train
 
 
@@ -36,7 +35,7 @@ def run(seed: int) -> dict:
     frame = frame[~frame["id"].isin(held)]
     unlabelled = unlabelled_texts()
     unlabelled = unlabelled[~unlabelled["id"].isin(held)]
-    vocabulary = [normalize(f"{a} {b}") for a, b in zip(unlabelled["title"], unlabelled["text"])]
+    vocabulary = message_docs(unlabelled)
     with tempfile.TemporaryDirectory() as folder:
         train(frame, f"{folder}/m", TrainConfig(seed=seed), vocabulary_docs=vocabulary,
               catalogue=Catalogue.load(catalogue_path()))  # fmt: skip

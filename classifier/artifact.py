@@ -111,6 +111,11 @@ def save_model(
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ModelError(f"Cannot write the model to {directory}: it exists and is not a folder.")
+    if directory.is_dir() and any(directory.iterdir()) and not (directory / METADATA).exists():
+        raise ModelError(
+            f"Cannot write the model to {directory}: the folder holds other files and is not a model folder; "
+            "choose a new or empty folder."
+        )
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
@@ -173,7 +178,9 @@ def read_metadata(directory: str | Path) -> dict:
             f"Model format version {meta.get('format_version')} in {directory} is not supported by this release "
             f"(supports {list(SUPPORTED_VERSIONS)}): retrain the model or upgrade complaint-router."
         )
-    for name, expected in meta.get("files", {}).items():
+    if not meta.get("files") or "labels.json" not in meta["files"]:
+        raise ModelError(f"{meta_path} lists no checksummed files (labels.json at least): the folder cannot be verified.")
+    for name, expected in meta["files"].items():
         path = directory / name
         if not path.exists():
             raise ModelError(f"Model file missing: {path}")
@@ -185,8 +192,7 @@ def read_metadata(directory: str | Path) -> dict:
 def _warn_versions(meta: dict) -> None:
     saved = meta.get("library_versions", {})
     now = library_versions(meta.get("model_type", "linear"))
-    differ = [f"{k} {saved[k]} -> {now[k]}" for k in ("numpy", "scipy", "scikit-learn", "torch", "transformers")
-              if k in saved and k in now and saved[k] != now[k]]  # fmt: skip
+    differ = [f"{k} {saved[k]} -> {now[k]}" for k in sorted(saved) if k != "python" and now.get(k, saved[k]) != saved[k]]
     if differ:
         warnings.warn(f"Model was saved with other library versions: {', '.join(differ)}.", stacklevel=3)
 

@@ -1,6 +1,6 @@
 """Routing whole files: stream chunks in, route them (optionally on several processes), stream chunks out.
 
-Memory stays flat: one chunk per worker is in flight. Rows keep their order and their input columns; every
+Memory stays flat: at most ``jobs + 1`` chunks are in flight. Rows keep their order and their input columns; every
 input row gives exactly one output row. The output is written to a temporary file and renamed at the end.
 """
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ class Department:
 class Catalogue:
     departments: tuple[Department, ...]
     deadline_classes: dict
+    _indexes: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, raw: dict) -> Catalogue:
@@ -71,17 +71,21 @@ class Catalogue:
 
     def keyword_hits(self, texts: list[str], labels: list[str]) -> np.ndarray:
         """Matrix (texts x labels) counting occurrences of each label's keywords (0 for unknown labels)."""
+        key = tuple(labels)
+        if key not in self._indexes:
+            self._indexes[key] = self._keyword_index(key)
+        counter, owners = self._indexes[key]
+        return counter.counts(texts) @ owners
+
+    def _keyword_index(self, labels: tuple[str, ...]) -> tuple[PhraseCounter, np.ndarray]:
+        """The keywords of the departments among ``labels`` and a (keyword x label) ownership matrix."""
         column = {label: j for j, label in enumerate(labels)}
         words = sorted({w for d in self.departments if d.name in column for w in d.keywords if w})
-        index = {w: i for i, w in enumerate(words)}
         owners = np.zeros((len(words), len(labels)), dtype=np.float32)
+        index = {w: i for i, w in enumerate(words)}
         for department in self.departments:
-            if department.name in column:
-                for word in set(department.keywords) & index.keys():
-                    owners[index[word], column[department.name]] = 1
-        return _phrase_counter(tuple(words)).counts(texts) @ owners
+            for word in set(department.keywords) & index.keys() if department.name in column else ():
+                owners[index[word], column[department.name]] = 1
+        return PhraseCounter(words), owners
 
 
-@lru_cache(maxsize=8)
-def _phrase_counter(words: tuple[str, ...]) -> PhraseCounter:
-    return PhraseCounter(words)

@@ -157,20 +157,18 @@ def train(
     catalogue: Annotated[Optional[Path], typer.Option("--catalogue", help="Department catalogue JSON.")] = None,
     base_model: Annotated[Optional[str], typer.Option("--base-model", help="BERT: Hugging Face id or local folder.")] = None,
     max_length: Annotated[int, typer.Option("--max-length", help="BERT: tokens per message.")] = 256,
-    epochs: Annotated[int, typer.Option("--epochs", help="BERT: training epochs.")] = 4,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="BERT: batch size.")] = 32,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="BERT: training epochs.")] = 4,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="BERT: batch size.")] = 32,
     learning_rate: Annotated[float, typer.Option("--learning-rate", help="BERT: peak learning rate.")] = 3e-5,
-    gradient_accumulation: Annotated[int, typer.Option("--gradient-accumulation", help="BERT: steps per update.")] = 1,
+    gradient_accumulation: Annotated[int, typer.Option("--gradient-accumulation", min=1, help="BERT: steps per update.")] = 1,
     linear_model: Annotated[Optional[Path], typer.Option("--linear-model", help="Ensemble: linear model folder.")] = None,
     bert_model: Annotated[Optional[Path], typer.Option("--bert-model", help="Ensemble: BERT model folder.")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 13,
     review_precision: Annotated[float, typer.Option("--review-precision", help="Target precision of auto-routed rows.")] = 0.9,
 ) -> None:
     """Train a model on labelled files and save it as a model folder."""
-    from classifier.catalogue import Catalogue
     from classifier.config import TrainConfig
-    from classifier.data import catalogue_path, load_messages
-    from classifier.training import load_training_files, train as run
+    from classifier.training import train_files
 
     config = TrainConfig(
         model=model, label_cols=label_col or [], text_col=text_col, title_col=title_col, seed=seed,
@@ -178,16 +176,8 @@ def train(
         batch_size=batch_size, learning_rate=learning_rate, gradient_accumulation=gradient_accumulation,
         linear_model=str(linear_model) if linear_model else None, bert_model=str(bert_model) if bert_model else None,
     )  # fmt: skip
-    frame = load_training_files(data, text_col=text_col, title_col=title_col)
-    vocabulary = []
-    for path in unlabelled or []:
-        extra = load_messages(path, text_col=text_col, title_col=title_col)
-        vocabulary += (extra["title"] + " " + extra["text"]).tolist()
-    default_catalogue = catalogue_path()
-    chosen = catalogue or (default_catalogue if default_catalogue.exists() else None)
-    result = run(frame, out, config, vocabulary_docs=_normalised(vocabulary),
-                 catalogue=Catalogue.load(chosen) if chosen else None, data_files=[str(p) for p in data],
-                 progress=lambda message: typer.echo(message, err=True))  # fmt: skip
+    result = train_files(data, out, config, unlabelled=unlabelled or [], catalogue=catalogue,
+                         progress=lambda message: typer.echo(message, err=True))  # fmt: skip
     typer.echo(f"model written to {result.path} ({result.rows} rows, {result.skipped_rows} skipped)")
     for head, m in result.metrics.items():
         typer.echo(f"  {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}, "
@@ -209,21 +199,14 @@ def pretrain(
     seed: Annotated[int, typer.Option("--seed")] = 13,
 ) -> None:
     """Continue masked-LM training of a BERT on unlabelled messages (jieba whole-word masking)."""
-    from classifier.data import load_messages
+    from classifier.data import load_messages, message_docs
     from classifier.pretrain import pretrain as run
 
-    frame = load_messages(data, text_col=text_col, title_col=title_col)
-    texts = _normalised((frame["title"] + " " + frame["text"]).tolist())
+    texts = message_docs(load_messages(data, text_col=text_col, title_col=title_col))
     stats = run(base_model, texts, out, epochs=epochs, batch_size=batch_size, max_length=max_length,
                 learning_rate=learning_rate, seed=seed)  # fmt: skip
     typer.echo(f"checkpoint written to {stats['out']} ({stats['texts']} texts, {stats['steps']} steps, "
                f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})")  # fmt: skip
-
-
-def _normalised(texts: list[str]) -> list[str]:
-    from classifier.text import normalize
-
-    return [normalize(t) for t in texts]
 
 
 @app.command()

@@ -68,6 +68,17 @@ class TrainConfig:
             raise ValueError("An ensemble needs linear_model and bert_model: two trained artifact folders.")
         if self.max_length < 16:
             raise ValueError(f"max_length must be at least 16, got {self.max_length}.")
+        for name in ("epochs", "batch_size", "gradient_accumulation", "min_df", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.calibration_folds < 2:
+            raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}.")
+        if not 0 < self.imbalance_share <= 1:
+            raise ValueError(f"imbalance_share must be in (0, 1], got {self.imbalance_share}.")
+        if self.keyword_weight is not None and self.keyword_weight < 0:
+            raise ValueError(f"keyword_weight must be >= 0 or None (tuned), got {self.keyword_weight}.")
+        if self.learning_rate <= 0 or not 0 <= self.warmup_ratio < 1:
+            raise ValueError("learning_rate must be positive and warmup_ratio in [0, 1).")
         self.word_ngrams = tuple(self.word_ngrams)
         self.char_ngrams = tuple(self.char_ngrams)
         self.label_cols = list(self.label_cols)

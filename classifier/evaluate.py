@@ -23,11 +23,10 @@ def head_metrics(y_true: Sequence[str], y_pred: Sequence[str], top3: Sequence[Se
     precision, recall, f1, support = precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
-    true_labels = sorted(set(y_true))
     return {
         "n": len(y_true),
         "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
-        "macro_f1": round(float(f1_score(y_true, y_pred, labels=true_labels, average="macro", zero_division=0)), 4),
+        "macro_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4),
         "weighted_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="weighted", zero_division=0)), 4),
         "top3_accuracy": round(float(np.mean([t in set(k) for t, k in zip(y_true, top3)])), 4),
         "per_class": {
@@ -47,8 +46,8 @@ def top_labels(probs: np.ndarray, labels: list[str], k: int = 3) -> list[list[st
 def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: pd.DataFrame, labels: dict) -> dict:
     """Per-head metrics of routed rows against the label columns of ``truth`` (same rows, same order).
 
-    Screening and department are scored on the final decisions (after rules and consistency); department
-    top-3 comes from ``department_top3``; other heads from their probabilities.
+    Every head is scored on the final decisions (after rules and consistency); top-3 is the decision followed
+    by the next labels of ``department_top3`` (department) or of the head's probabilities (other heads).
     """
     heads = {}
     for head in labels:
@@ -64,7 +63,8 @@ def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: 
         else:
             ok_rows = np.flatnonzero(decided["route_status"].eq("ok").to_numpy())
             position = {row: i for i, row in enumerate(ok_rows)}
-            top3 = top_labels(probs[head][[position[r] for r in scored]], labels[head]) if len(scored) else []
+            ranked = top_labels(probs[head][[position[r] for r in scored]], labels[head], k=4) if len(scored) else []
+            top3 = [[p] + [x for x in row if x != p][:2] for p, row in zip(predicted, ranked)]
         heads[head] = head_metrics(gold[scored], predicted, top3)
     return {"heads": heads}
 

@@ -1,9 +1,13 @@
 """TF-IDF features: jieba word n-grams and character n-grams, computed in vectorised NumPy.
 
-Each n-gram is hashed to a 64-bit key (characters from their code points, words from a stable digest of the
-word), and an exact vocabulary of keys learned in ``fit`` maps keys to columns through a bucket table, so a
-document is turned into a row of the sparse matrix without a Python loop over its n-grams. The vocabulary keeps
-the n-grams' text too, for explanations.
+Each n-gram is hashed to a 64-bit key computed from its characters' code points, and an exact vocabulary of
+keys learned in ``fit`` maps keys to columns through a bucket table, so a document is turned into a row of the
+sparse matrix without a Python loop over its n-grams. The vocabulary keeps the n-grams' text too, for
+explanations.
+
+Weighting: raw term count times IDF, each row divided by ``sqrt(sum over its n-gram occurrences of idf**2)``. That
+is the L2 norm when no n-gram repeats; with repeats the row's norm grows a little above 1 (up to about 2 for the
+longest messages). It lets prediction use every occurrence as a matrix entry without counting them first.
 """
 
 from __future__ import annotations
@@ -107,41 +111,34 @@ class _Units:
 class PhraseCounter:
     """Counts occurrences of fixed phrases (e.g. catalogue keywords) in documents, vectorised like the n-grams."""
 
-    _BITS = 16
-
     def __init__(self, phrases: Sequence[str]):
-        self.phrases = list(phrases)
-        self._lengths = frozenset(len(p) for p in self.phrases if p)
-        self._keys = np.array([self._key(p) for p in self.phrases], dtype=np.uint64)
-        mask = np.uint64((1 << self._BITS) - 1)
-        self._table = np.full(1 << self._BITS, -1, dtype=np.int64)
-        buckets = (self._keys & mask).astype(np.int64)
-        if len(set(buckets.tolist())) < len(buckets) or not all(self.phrases):
+        if len(set(phrases)) != len(phrases) or not all(phrases):
             raise ValueError("Phrases must be non-empty and distinct.")
-        self._table[buckets] = np.arange(len(self.phrases))
+        self.phrases = list(phrases)
+        self._lengths = frozenset(len(p) for p in self.phrases)
+        keys = np.array([self._key(p) for p in self.phrases], dtype=np.uint64)
+        self._order = np.argsort(keys)
+        self._sorted = keys[self._order]
 
     @staticmethod
     def _key(phrase: str) -> np.uint64:
         units = _Units("char", [phrase])
-        keys, _, _ = _ngram_keys(units.units, units.valid, (len(phrase), len(phrase))) if phrase else ([], 0, 0)
-        return keys[0] if len(keys) else np.uint64(0)
+        return _ngram_keys(units.units, units.valid, (len(phrase), len(phrase)))[0][0]
 
     def counts(self, docs: Sequence[str]) -> np.ndarray:
         """Matrix (documents x phrases) of occurrence counts (overlapping occurrences each count)."""
         width = len(self.phrases)
         out = np.zeros((len(docs), width), dtype=np.float32)
-        if not self._lengths:
+        if not width:
             return out
         span = (min(self._lengths), max(self._lengths))
-        mask = np.uint64((1 << self._BITS) - 1)
         for begin in range(0, len(docs), _CHUNK):
             batch = docs[begin : begin + _CHUNK]
             units = _Units("char", batch)
             keys, starts, _ = _ngram_keys(units.units, units.valid, span, self._lengths)
-            phrase = self._table[(keys & mask).astype(np.int64)]
-            hit = phrase >= 0
-            hit[hit] = self._keys[phrase[hit]] == keys[hit]
-            flat = units.doc[starts[hit]] * width + phrase[hit]
+            at = np.minimum(np.searchsorted(self._sorted, keys), width - 1)
+            hit = self._sorted[at] == keys
+            flat = units.doc[starts[hit]] * width + self._order[at[hit]]
             out[begin : begin + len(batch)] = np.bincount(flat, minlength=len(batch) * width).reshape(len(batch), width)
         return out
 
@@ -168,13 +165,13 @@ class NgramVectorizer:
         self.min_df = min_df
         self.max_features = max_features
         self.table_bits = table_bits
-        self.stop_words = list(stop_words)
-        self._stop_keys = np.sort(_Units("word", [self.stop_words]).units[:-1]) if self.stop_words else None
+        self.stop_words = stop_words
 
     def _batches(self, docs: Sequence):
+        stop_keys = np.sort(_Units("word", [list(self.stop_words)]).units[:-1]) if self.stop_words else None
         for begin in range(0, len(docs), _CHUNK):
             batch = docs[begin : begin + _CHUNK]
-            units = _Units(self.analyzer, batch, self._stop_keys)
+            units = _Units(self.analyzer, batch, stop_keys)
             keys, starts, lengths = _ngram_keys(units.units, units.valid, tuple(self.ngram_range))
             yield begin, len(batch), units, keys, starts, lengths
 
@@ -292,7 +289,7 @@ class NgramVectorizer:
             "min_df": self.min_df,
             "max_features": self.max_features,
             "table_bits": self.table_bits,
-            "stop_words": self.stop_words,
+            "stop_words": list(self.stop_words),
         }
 
     def state(self) -> dict[str, np.ndarray]:
@@ -357,7 +354,7 @@ class TextFeatures:
 
     def _words(self, docs: Sequence[str]) -> list[list[str]]:
         """jieba segments of the lower-cased documents; the word vectorizer drops stop-words (as ``tokenize``)."""
-        return [segment(doc.lower(), self.tokenizer) for doc in docs]
+        return [segment(doc.lower().replace("\x00", " ").replace("\x01", " "), self.tokenizer) for doc in docs]
 
     def fit(self, docs: Sequence[str]) -> TextFeatures:
         """Fit both vocabularies on normalised documents (labelled and unlabelled alike)."""

@@ -39,6 +39,7 @@ ERROR_COLUMN = "__read_error__"
 row is fine. JSONL chunks always carry it, CSV/TSV chunks only when one of their rows is malformed."""
 EXCEL_MAX_ROWS = 1_048_575
 EXCEL_MAX_CELL_CHARS = 32_767
+EXCEL_CUT = "…[cut: longer than an Excel cell allows; write .csv to keep it whole]"
 _SAMPLE_BYTES = 1 << 20
 
 
@@ -412,7 +413,9 @@ def open_table(path: str | Path, *, text_col: str | None = None, title_col: str 
             f"No text column in {path.name}: expected one named {', '.join(TEXT_COLUMNS[:5])} … "
             f"or given with --text-col; found {_show(columns)}."
         )
-    title = find_column(columns, title_col, TITLE_COLUMNS, "title")
+    title = find_column(columns, title_col, [c for c in TITLE_COLUMNS if c.lower() != text.strip().lower()], "title")
+    if title == text:
+        title = None
     return Table(path, fmt, gzipped, encoding, columns, text, title, jsonl_columns)
 
 
@@ -593,6 +596,8 @@ def _excel_value(sheet, value):
     if not isinstance(value, str):
         return value
     value = ILLEGAL_CHARACTERS_RE.sub(" ", value)
+    if len(value) > EXCEL_MAX_CELL_CHARS:  # Excel's cell limit: keep the head, say that it was cut
+        value = value[: EXCEL_MAX_CELL_CHARS - len(EXCEL_CUT)] + EXCEL_CUT
     if value.startswith("="):  # a text, not a formula: stored as a string cell
         cell = WriteOnlyCell(sheet, value)
         cell.data_type = "s"

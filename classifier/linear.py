@@ -8,15 +8,12 @@ model uses the same rounded values, so a saved and reloaded model gives identica
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from sklearn.metrics import f1_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.svm import LinearSVC
 
 from classifier.config import TrainConfig
 from classifier.features import NgramVectorizer, TextFeatures
@@ -30,6 +27,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     """The temperature minimising the negative log-likelihood of ``softmax(scores / T)``."""
+    from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
         p = softmax(scores / np.exp(log_t))
@@ -40,6 +38,8 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
 
 def tune_offsets(scores: np.ndarray, y: np.ndarray, fixed: int, grid=np.arange(-1.5, 1.51, 0.1), rounds: int = 2) -> np.ndarray:
     """Per-class score offsets (``fixed`` stays 0) maximising macro-F1 of ``argmax(scores + offsets)``."""
+    from sklearn.metrics import f1_score
+
     offsets = np.zeros(scores.shape[1])
 
     def score(candidate: np.ndarray) -> float:
@@ -82,14 +82,22 @@ class LinearHead:
         self.imbalance_share = imbalance_share
         self.seed = seed
 
-    def _svm(self) -> LinearSVC:
+    def _svm(self):
+        from sklearn.svm import LinearSVC
+
         weight = None if self.imbalanced_ else self.class_weight
         return LinearSVC(C=self.C, class_weight=weight, random_state=self.seed)
 
-    @staticmethod
-    def _scores(svm: LinearSVC, X) -> np.ndarray:
+    def _scores(self, svm, X) -> np.ndarray:
+        """Decision scores for every class of the head (classes missing from ``svm``'s training rows get the
+        row's lowest score minus one)."""
         scores = svm.decision_function(X)
-        return np.column_stack([-scores, scores]) / 2 if scores.ndim == 1 else scores
+        scores = np.column_stack([-scores, scores]) / 2 if scores.ndim == 1 else scores
+        if len(svm.classes_) == len(self.classes_):
+            return scores
+        full = np.repeat(scores.min(axis=1, keepdims=True) - 1, len(self.classes_), axis=1)
+        full[:, svm.classes_] = scores
+        return full
 
     def fit(self, X: sp.csr_matrix, y: Sequence[str]) -> LinearHead:
         y = np.asarray(y, dtype=object)
@@ -102,11 +110,18 @@ class LinearHead:
         self.imbalanced_ = counts.max() >= self.imbalance_share * len(codes)
         self.offsets_ = np.zeros(len(self.classes_))
         self.temperature_ = 1.0
-        folds = min(self.calibration_folds, int(counts.min()))
+        folds = min(self.calibration_folds, int(counts.max()))
         if folds >= 2:
+            from sklearn.model_selection import StratifiedKFold
+
             scores = np.zeros((len(codes), len(self.classes_)))
             splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
-            for train, held in splitter.split(np.zeros(len(codes)), codes):
+            with warnings.catch_warnings():  # classes rarer than the folds: scored by models that never saw them
+                warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+                splits = list(splitter.split(np.zeros(len(codes)), codes))
+            for train, held in splits:
+                if len(np.unique(codes[train])) < 2:
+                    continue
                 scores[held] = self._scores(self._svm().fit(X[train], codes[train]), X[held])
             if self.imbalanced_:
                 self.offsets_ = tune_offsets(scores, codes, fixed=int(counts.argmax()))

@@ -60,11 +60,14 @@ def prepare(titles: Sequence[object], texts: Sequence[object]) -> tuple[list[str
 
 
 def is_garbage(doc: str) -> bool:
-    """Text a screener would call 无效 without reading further: no Chinese at all, or one character repeated."""
+    """Text a screener would call 无效 at a glance: no Chinese at all, or one character repeated.
+
+    The rule's 无效 is always flagged for review (a message in another script or language is not spam).
+    """
     if not has_han(doc):
         return True
     compact = doc[:200].replace(" ", "")
-    return len(compact) >= 6 and len(set(compact[:64])) <= 2 and len(set(doc.replace(" ", ""))) <= 2
+    return len(compact) >= 4 and len(set(compact[:64])) == 1 and len(set(doc.replace(" ", ""))) == 1
 
 
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_rows: int = 20) -> float:
@@ -86,15 +89,19 @@ def _renormalise(p: np.ndarray) -> np.ndarray:
     return np.divide(p, total, out=np.zeros_like(p), where=total > 0)
 
 
-def _top3(labels: list[str], p: np.ndarray, primary: np.ndarray, confidence: np.ndarray) -> list[str]:
-    """``部门:概率`` of the chosen department, then the two most probable others (``无`` never listed)."""
+def _top3(labels: list[str], p: np.ndarray, primary: np.ndarray) -> list[str]:
+    """``部门:概率`` of the chosen department, then of the two most probable others (``无`` never listed).
+
+    All three probabilities are the department head's (after the keyword rule), so they are comparable; the
+    chosen department may differ from the head's argmax because of the screening decision.
+    """
     others = p.copy()
     others[np.arange(len(p)), primary] = -1
     if NO_DEPARTMENT in labels:
         others[:, labels.index(NO_DEPARTMENT)] = -1
     order = np.argsort(-others, axis=1, kind="stable")[:, :2]
     return [
-        "|".join([f"{labels[primary[i]]}:{confidence[i]:.3f}"] + [f"{labels[j]}:{p[i, j]:.3f}" for j in row if others[i, j] > 0])
+        "|".join([f"{labels[primary[i]]}:{p[i, primary[i]]:.3f}"] + [f"{labels[j]}:{p[i, j]:.3f}" for j in row if others[i, j] > 0])
         for i, row in enumerate(order)
     ]
 
@@ -161,12 +168,13 @@ def decide(
             for a, b in linked:
                 hits[:, a] = keyword_hits[:, b]
             screening = probs["screening"] = keyword_boost(screening, hits, keyword_weight)
+    garbage = np.zeros(n, dtype=bool)
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
         if garbage.any():
             screening[garbage] = 0.0
             screening[garbage, s_labels.index(INVALID)] = 1.0
-    review = np.zeros(n, dtype=bool)
+    review = garbage.copy()
     for head, p in probs.items():
         names = labels[head]
         if head == "department":
@@ -191,13 +199,12 @@ def decide(
                 out.loc[overruled, "screening"] = [s_labels[j] for j in fallback.argmax(axis=1)]
                 out.loc[overruled, "screening_confidence"] = np.round(fallback.max(axis=1).astype(float), 4)
         out["department"] = [d_labels[j] for j in primary]
-        out["department_confidence"] = np.round(confidence.astype(float), 4)
-        out["department_top3"] = _top3(d_labels, department, primary, confidence)
+        out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
+        out["department_top3"] = _top3(d_labels, department, primary)
         review |= confidence < thresholds.get("department", 0.0)
         if screening is not None:
             no_department = out["screening"].eq(INVALID).to_numpy()
-            out.loc[no_department, "department"] = ""
-            out.loc[no_department, "department_top3"] = ""
+            out.loc[no_department, ["department", "department_confidence", "department_top3"]] = ""
     out["needs_review"] = review
     return out
 
@@ -227,6 +234,7 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
     for i, reason in enumerate(reasons):
         if reason is not None:
             columns["route_status"][i] = f"error: {reason}"
+            columns["needs_review"][i] = True
     columns["model_version"][:] = model.version
     frame = pd.DataFrame(columns)
     return frame, probs

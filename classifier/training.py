@@ -12,7 +12,7 @@ import pandas as pd
 from classifier.artifact import load_model, save_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
-from classifier.data import STANDARD_HEADS, frame_hash, load_messages
+from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs
 from classifier.evaluate import score_decisions
 from classifier.router import REVIEW_HEADS, choose_threshold, decide, prepare
 
@@ -85,7 +85,7 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
         decided = decide(probs, labels, docs, thresholds={}, keyword_hits=hits, keyword_weight=weight)
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
-        key = sum(scores[h][m] for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
+        key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
         if best is None or key > best[0] + 1e-9:
             best = (key, weight, decided, scores)
     _, weight, decided, scores = best
@@ -158,9 +158,24 @@ def train(
     return TrainResult(path, metrics, thresholds, len(frame), skipped, heads)
 
 
-def load_training_files(paths: Sequence[str | Path], *, text_col: str | None = None, title_col: str | None = None) -> pd.DataFrame:
-    """Several training files (any supported format) into one message-schema table."""
-    if not paths:
+def train_files(
+    data: Sequence[str | Path],
+    out: str | Path,
+    config: TrainConfig,
+    *,
+    unlabelled: Sequence[str | Path] = (),
+    catalogue: str | Path | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> TrainResult:
+    """``train`` on labelled files (any supported format); ``unlabelled`` files only extend the vocabulary.
+
+    The department catalogue is ``catalogue`` or, when not given, the bundled ``data/departments.json``.
+    """
+    if not data:
         raise ValueError("No training data given: pass at least one --data FILE.")
-    frames = [load_messages(p, text_col=text_col, title_col=title_col) for p in paths]
-    return pd.concat(frames, ignore_index=True).fillna("").astype(str)
+    columns = {"text_col": config.text_col, "title_col": config.title_col}
+    frame = pd.concat([load_messages(p, **columns) for p in data], ignore_index=True).fillna("").astype(str)
+    vocabulary = [doc for path in unlabelled for doc in message_docs(load_messages(path, **columns))]
+    chosen = Path(catalogue) if catalogue else (catalogue_path() if catalogue_path().exists() else None)
+    return train(frame, out, config, vocabulary_docs=vocabulary, catalogue=Catalogue.load(chosen) if chosen else None,
+                 data_files=[str(p) for p in data], progress=progress)  # fmt: skip

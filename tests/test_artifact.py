@@ -56,3 +56,15 @@ def test_library_version_change_warns(model_copy):
     (model_copy / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.warns(UserWarning, match="numpy 0.0.1"):
         load_model(model_copy)
+
+
+def test_save_refuses_a_folder_with_other_files(tmp_path):
+    from classifier.training import train
+    from conftest import tiny_config, tiny_frame
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(ModelError, match="not a model folder"):
+        train(tiny_frame(), folder, tiny_config())
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "keep me"

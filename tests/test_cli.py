@@ -90,3 +90,27 @@ def test_bad_model_folder(messages_csv, tmp_path):
     result = runner.invoke(app, ["route", str(messages_csv), "-o", str(tmp_path / "o.csv"), "-m", str(tmp_path / "none")])
     assert result.exit_code == 2 and "Model folder not found" in result.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_macro_f1_counts_predicted_labels_missing_from_truth():
+    from classifier.evaluate import head_metrics
+
+    metrics = head_metrics(["a", "a", "b"], ["a", "c", "b"], [["a"], ["c"], ["b"]])
+    assert metrics["macro_f1"] == round((2 / 3 + 1 + 0) / 3, 4)
+
+
+def test_train_with_a_head_unlabelled_in_validation(tmp_path):
+    frame = tiny_frame()
+    frame.loc[:11, "urgent"] = ""  # 4 labelled rows: the validation split may get none of them
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "d.csv"), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+
+
+def test_text_column_is_not_also_the_title(tmp_path, tiny_model_dir):
+    from classifier.io import open_table
+
+    frame = tiny_frame().rename(columns={"title": "留言主题"})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    table = open_table(tmp_path / "d.csv", text_col="留言主题")
+    assert table.text_col == "留言主题" and table.title_col is None

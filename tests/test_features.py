@@ -102,3 +102,9 @@ def test_colliding_buckets_still_find_every_ngram():
     assert cramped.vocabulary_ == roomy.vocabulary_ and len(cramped._spill_keys) > 0
     assert (cramped.transform(DOCS) != roomy.transform(DOCS)).nnz == 0
     assert cramped.transform(["完全陌生的字符串𠀀"]).nnz == roomy.transform(["完全陌生的字符串𠀀"]).nnz
+
+
+def test_phrase_counter_takes_hundreds_of_keywords():
+    words = [chr(0x4E00 + i) + chr(0x4E00 + 7 * i % 977) for i in range(600)]
+    counts = PhraseCounter(words).counts(["".join(words[:5])])
+    assert counts.sum() >= 5 and counts[0, :5].tolist() == [1, 1, 1, 1, 1]

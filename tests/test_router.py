@@ -79,3 +79,14 @@ def test_route_rows_keeps_order_and_marks_errors(tiny_model):
     assert out["route_status"].tolist() == ["ok", "error: empty text", "ok"]
     assert out.at[0, "department"] == "人力资源和社会保障局" and out.at[2, "department"] == "教育局"
     assert out.at[1, "department"] == "" and out["model_version"].nunique() == 1
+
+
+def test_rule_made_invalid_is_reviewed_and_repetition_needs_one_character():
+    out = _decide([[0.0, 1.0, 0.0, 0.0]] * 2, [[1.0, 0, 0, 0, 0]] * 2, docs=["street light broken", "救命救命救命救命"])
+    assert out["screening"].tolist() == ["无效", "政务服务"] and out["needs_review"].tolist() == [True, False]
+    assert out.at[0, "department_confidence"] == "" and out.at[0, "department"] == ""
+
+
+def test_error_rows_need_review(tiny_model):
+    out = route_rows(tiny_model, [""], [""])
+    assert out.at[0, "needs_review"] is True and out.at[0, "route_status"] == "error: empty text"
