@@ -71,6 +71,14 @@ def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], v
     return EnsembleModel.from_models(config, load_model(config.linear_model), load_model(config.bert_model))
 
 
+def _confidence(decided: pd.DataFrame, head: str) -> np.ndarray:
+    """A head's decision confidences; a message screened 无效 has no department, its screening confidence stands in."""
+    confidence = pd.to_numeric(decided[f"{head}_confidence"], errors="coerce")
+    if head == "department" and "screening_confidence" in decided:
+        confidence = confidence.fillna(decided["screening_confidence"].astype(float))
+    return confidence.fillna(0.0).to_numpy(dtype=float)
+
+
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
     """Keyword weight, review thresholds and metrics from validation rows."""
     probs = model.predict_proba(docs)
@@ -98,13 +106,13 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
         predicted = decided[head].to_numpy()[rows]
         if head == "department":
             predicted = np.where(predicted == "", "无", predicted)
-        confidence = decided[f"{head}_confidence"].to_numpy(dtype=float)[rows]
+        confidence = _confidence(decided, head)[rows]
         thresholds[head] = round(choose_threshold(confidence, predicted == gold[rows], config.review_precision), 4)
     for head in thresholds:
         if head in scores:
             review_set = REVIEW_HEADS if set(REVIEW_HEADS) & set(labels) else tuple(labels)
             if head in review_set:
-                kept = decided[f"{head}_confidence"].to_numpy(dtype=float) >= thresholds[head]
+                kept = _confidence(decided, head) >= thresholds[head]
                 scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
     return scores, thresholds, {"keyword_weight": weight}
 

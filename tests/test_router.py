@@ -90,3 +90,10 @@ def test_rule_made_invalid_is_reviewed_and_repetition_needs_one_character():
 def test_error_rows_need_review(tiny_model):
     out = route_rows(tiny_model, [""], [""])
     assert out.at[0, "needs_review"] is True and out.at[0, "route_status"] == "error: empty text"
+
+
+def test_invalid_rows_confidence_for_thresholds():
+    from classifier.training import _confidence
+
+    out = _decide([[0.0, 0.1, 0.9, 0.0], [0.0, 1.0, 0.0, 0.0]], [[0.2, 0.0, 0.1, 0.7, 0.0], [0.9, 0.0, 0.1, 0.0, 0.0]])
+    assert _confidence(out, "department").tolist() == [0.9, 0.9]
