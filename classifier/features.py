@@ -108,6 +108,41 @@ class _Units:
         return " ".join(self.joined[self._starts[k] : self._ends[k]] for k in segments)
 
 
+class KeyIndex:
+    """Exact lookup of 64-bit keys to their positions (columns) through a bucket table, vectorised.
+
+    Each bucket holds the first key that falls in it, flagged when later keys share it; those go to a small
+    sorted overflow array, searched only for keys whose bucket is flagged. Earlier keys (the more frequent
+    n-grams) are found with one gather.
+    """
+
+    def __init__(self, keys: np.ndarray, bits: int):
+        self.keys = np.asarray(keys, dtype=np.uint64)
+        self._mask = np.uint64((1 << bits) - 1)
+        buckets = (self.keys & self._mask).astype(np.int64)
+        _, first = np.unique(buckets, return_index=True)
+        self._table = np.full(1 << bits, -1, dtype=np.int32)
+        self._table[buckets[first]] = first
+        spilled = np.setdiff1d(np.arange(len(self.keys)), first)
+        self._table[buckets[spilled]] |= _SPILL
+        order = np.argsort(self.keys[spilled])
+        self.spill_keys, self._spill_cols = self.keys[spilled][order], spilled[order].astype(np.int32)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Position of each key, -1 for unknown keys."""
+        entry = self._table[(keys & self._mask).astype(np.int64)]
+        cols = np.where(entry >= 0, entry & ~_SPILL, -1)
+        found = cols >= 0
+        found[found] = self.keys[cols[found]] == keys[found]
+        spill = np.flatnonzero(~found & (entry >= 0) & ((entry & _SPILL) != 0))
+        if spill.size and self.spill_keys.size:
+            at = np.minimum(np.searchsorted(self.spill_keys, keys[spill]), self.spill_keys.size - 1)
+            hit = self.spill_keys[at] == keys[spill]
+            cols[spill[hit]] = self._spill_cols[at[hit]]
+            found[spill[hit]] = True
+        return np.where(found, cols, -1)
+
+
 class PhraseCounter:
     """Counts occurrences of fixed phrases (e.g. catalogue keywords) in documents, vectorised like the n-grams."""
 
@@ -116,9 +151,7 @@ class PhraseCounter:
             raise ValueError("Phrases must be non-empty and distinct.")
         self.phrases = list(phrases)
         self._lengths = frozenset(len(p) for p in self.phrases)
-        keys = np.array([self._key(p) for p in self.phrases], dtype=np.uint64)
-        self._order = np.argsort(keys)
-        self._sorted = keys[self._order]
+        self._index = KeyIndex(np.array([self._key(p) for p in self.phrases], dtype=np.uint64), 16)
 
     @staticmethod
     def _key(phrase: str) -> np.uint64:
@@ -136,9 +169,9 @@ class PhraseCounter:
             batch = docs[begin : begin + _CHUNK]
             units = _Units("char", batch)
             keys, starts, _ = _ngram_keys(units.units, units.valid, span, self._lengths)
-            at = np.minimum(np.searchsorted(self._sorted, keys), width - 1)
-            hit = self._sorted[at] == keys
-            flat = units.doc[starts[hit]] * width + self._order[at[hit]]
+            phrase = self._index.lookup(keys)
+            hit = phrase >= 0
+            flat = units.doc[starts[hit]] * width + phrase[hit]
             out[begin : begin + len(batch)] = np.bincount(flat, minlength=len(batch) * width).reshape(len(batch), width)
         return out
 
@@ -208,9 +241,9 @@ class NgramVectorizer:
     def _name_keys(self, docs: Sequence) -> list[str]:
         names: list[str | None] = [None] * len(self.keys_)
         missing = len(names)
-        self._build_table()
+        self._index = KeyIndex(self.keys_, self.table_bits)
         for _, _, units, keys, starts, lengths in self._batches(docs):
-            cols = self._lookup(keys)
+            cols = self._index.lookup(keys)
             hit = np.flatnonzero(cols >= 0)
             cols_hit, first = np.unique(cols[hit], return_index=True)
             for col, at in zip(cols_hit.tolist(), hit[first].tolist()):
@@ -221,34 +254,6 @@ class NgramVectorizer:
                 break
         return [name or "" for name in names]
 
-    def _build_table(self) -> None:
-        """Bucket table: the first column whose key falls in each bucket, flagged when others share it.
-
-        Columns that share a bucket with an earlier (more frequent) one go to a small sorted overflow array,
-        searched only for keys whose bucket is flagged, so every vocabulary n-gram is found exactly.
-        """
-        buckets = (self.keys_ & np.uint64((1 << self.table_bits) - 1)).astype(np.int64)
-        _, first = np.unique(buckets, return_index=True)
-        self._table = np.full(1 << self.table_bits, -1, dtype=np.int32)
-        self._table[buckets[first]] = first
-        spilled = np.setdiff1d(np.arange(len(self.keys_)), first)
-        self._table[buckets[spilled]] |= _SPILL
-        order = np.argsort(self.keys_[spilled])
-        self._spill_keys, self._spill_cols = self.keys_[spilled][order], spilled[order].astype(np.int32)
-
-    def _lookup(self, keys: np.ndarray) -> np.ndarray:
-        """Column of each key, -1 for keys outside the vocabulary."""
-        entry = self._table[(keys & np.uint64((1 << self.table_bits) - 1)).astype(np.int64)]
-        cols = np.where(entry >= 0, entry & ~_SPILL, -1)
-        found = cols >= 0
-        found[found] = self.keys_[cols[found]] == keys[found]
-        spill = np.flatnonzero(~found & (entry >= 0) & ((entry & _SPILL) != 0))
-        if spill.size and self._spill_keys.size:
-            at = np.minimum(np.searchsorted(self._spill_keys, keys[spill]), self._spill_keys.size - 1)
-            hit = self._spill_keys[at] == keys[spill]
-            cols[spill[hit]] = self._spill_cols[at[hit]]
-            found[spill[hit]] = True
-        return np.where(found, cols, -1)
 
     def occurrences(self, docs: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, column, value) of every vocabulary n-gram occurrence, rows in ascending runs.
@@ -261,7 +266,7 @@ class NgramVectorizer:
             raise ValueError("This NgramVectorizer is not fitted yet. Call 'fit' first.")
         rows, cols, values = [], [], []
         for begin, size, units, keys, starts, _ in self._batches(docs):
-            found = self._lookup(keys)
+            found = self._index.lookup(keys)
             hit = found >= 0
             row = units.doc[starts[hit]]
             col = found[hit]
@@ -302,7 +307,7 @@ class NgramVectorizer:
         vectorizer.keys_ = np.asarray(arrays["keys"], dtype=np.uint64)
         vectorizer.idf_ = np.asarray(arrays["idf"], dtype=np.float32)
         vectorizer.vocabulary_ = list(vocabulary)
-        vectorizer._build_table()
+        vectorizer._index = KeyIndex(vectorizer.keys_, vectorizer.table_bits)
         return vectorizer
 
 

@@ -99,7 +99,7 @@ def test_vectorised_stop_words_match_tokenize():
 def test_colliding_buckets_still_find_every_ngram():
     roomy = NgramVectorizer(analyzer="char", min_df=1, max_features=None).fit(DOCS)
     cramped = NgramVectorizer(analyzer="char", min_df=1, max_features=None, table_bits=3).fit(DOCS)
-    assert cramped.vocabulary_ == roomy.vocabulary_ and len(cramped._spill_keys) > 0
+    assert cramped.vocabulary_ == roomy.vocabulary_ and len(cramped._index.spill_keys) > 0
     assert (cramped.transform(DOCS) != roomy.transform(DOCS)).nnz == 0
     assert cramped.transform(["完全陌生的字符串𠀀"]).nnz == roomy.transform(["完全陌生的字符串𠀀"]).nnz
 
