@@ -284,9 +284,6 @@ class NgramVectorizer:
         """TF-IDF rows (raw term counts times IDF, normalised as in ``occurrences``), one per document."""
         return occurrence_matrix([self.occurrences(docs)], [0], len(docs), len(self.keys_), canonical=True)
 
-    def fit_transform(self, docs: Sequence) -> sp.csr_matrix:
-        return self.fit(docs).transform(docs)
-
     def get_params(self) -> dict:
         return {
             "analyzer": self.analyzer,
@@ -367,13 +364,24 @@ class TextFeatures:
         self.char.fit(docs)
         return self
 
+    def fit_transform(self, docs: Sequence[str], extra_docs: Sequence[str] = ()) -> sp.csr_matrix:
+        """Fit on ``docs`` + ``extra_docs`` and return the canonical matrix of ``docs``, segmenting each once."""
+        docs, every = list(docs), list(docs) + list(extra_docs)
+        words = self._words(every)
+        self.word.fit(words)
+        self.char.fit(every)
+        return self._matrix(docs, words[: len(docs)], canonical=True)
+
     def transform(self, docs: Sequence[str], *, canonical: bool = True) -> sp.csr_matrix:
         """Word block then character block, each weighted by sqrt(1/2).
 
         ``canonical=False`` leaves repeated n-grams as duplicate entries (same products, built faster: what
         prediction uses); training needs the canonical matrix.
         """
-        parts = [self.word.occurrences(self._words(docs)), self.char.occurrences(docs)]
+        return self._matrix(docs, self._words(docs), canonical=canonical)
+
+    def _matrix(self, docs: Sequence[str], words: list[list[str]], *, canonical: bool) -> sp.csr_matrix:
+        parts = [self.word.occurrences(words), self.char.occurrences(docs)]
         return occurrence_matrix(parts, [0, len(self.word.keys_)], len(docs), self.n_features,
                                  canonical=canonical, scale=np.sqrt(0.5))  # fmt: skip
 

@@ -41,6 +41,8 @@ EXCEL_MAX_ROWS = 1_048_575
 EXCEL_MAX_CELL_CHARS = 32_767
 EXCEL_CUT = "…[cut: longer than an Excel cell allows; write .csv to keep it whole]"
 _SAMPLE_BYTES = 1 << 20
+_MAX_LOOKAHEAD_SAMPLES = 64
+"""An ASCII-only start is followed for at most this many more samples (64 MiB) to find the encoding."""
 
 
 def table_format(path: str | Path) -> tuple[str, bool]:
@@ -99,13 +101,16 @@ def _looks_utf16(sample: bytes) -> bool:
 def _sniff(path: Path, gzipped: bool) -> tuple[bytes, str]:
     """(the first MiB, the encoding) of a text file.
 
-    When the first MiB is plain ASCII the encoding is decided on the first later MiB that is not, so that a GBK
-    file that starts with a long ASCII stretch is not taken for UTF-8 and rejected half-way.
+    When the first MiB is plain ASCII the encoding is decided on the first later MiB that is not (looking at most
+    64 MiB ahead), so that a GBK file that starts with a long ASCII stretch is not taken for UTF-8 and rejected
+    half-way; a larger all-ASCII start is read as UTF-8.
     """
     try:
         with _open_binary(path, gzipped) as handle:
             head = later = handle.read(_SAMPLE_BYTES)
-            while later.isascii() and len(later) == _SAMPLE_BYTES:
+            for _ in range(_MAX_LOOKAHEAD_SAMPLES):
+                if not later.isascii() or len(later) < _SAMPLE_BYTES:
+                    break
                 later = handle.read(_SAMPLE_BYTES)
     except (OSError, EOFError, zlib.error) as error:
         kind = "a gzip-compressed file" if gzipped else "a file"

@@ -156,8 +156,8 @@ class LinearModel:
             min_df=c.min_df,
             max_word_features=c.max_word_features,
             max_char_features=c.max_char_features,
-        ).fit(list(docs) + list(vocabulary_docs))
-        X = self.features_.transform(list(docs))
+        )
+        X = self.features_.fit_transform(docs, vocabulary_docs)
         self.heads_ = {}
         for head, labels in targets.items():
             labels = np.asarray(labels, dtype=object)
