@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from classifier.artifact import load_model
-from classifier.linear import LinearHead, LinearModel, fit_temperature, softmax
+from classifier.models.linear import LinearHead, LinearModel, fit_temperature, softmax
 from classifier.router import prepare
 from conftest import tiny_config, tiny_frame
 
