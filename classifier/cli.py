@@ -317,3 +317,7 @@ def pretrain(
                   f"损失 {stats['first_loss']} → {stats['final_loss']}）",
                   f"checkpoint written to {stats['out']} ({stats['texts']} texts, {stats['steps']} steps, "
                   f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})"))  # fmt: skip
+
+
+if __name__ == "__main__":
+    app()
