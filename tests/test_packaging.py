@@ -1,6 +1,8 @@
 """The wheel holds every subpackage, the shipped model and the bundled data (found from any folder)."""
 
-import tomllib
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
