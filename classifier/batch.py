@@ -23,6 +23,7 @@ import pandas as pd
 from classifier.errors import InputError
 from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
+from classifier.catalogue import Catalogue
 from classifier.router import output_columns, route_rows
 
 _WORKER_MODEL: RoutingModel | None = None
@@ -53,13 +54,13 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _init_worker(model: RoutingModel | str) -> None:
-    """Worker set-up: the model (inherited through fork, or loaded from its folder when spawned); the parent
-    handles Ctrl-C and clean-up, a terminated worker just ends."""
+def _init_worker(model: RoutingModel | str, catalogue: Catalogue | None = None) -> None:
+    """Worker set-up: the model (inherited through fork, or loaded from its folder when spawned, with the
+    catalogue that replaces its own); the parent handles Ctrl-C and clean-up, a terminated worker just ends."""
     global _WORKER_MODEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model)
+    _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model).with_catalogue(catalogue)
 
 
 def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
@@ -104,11 +105,13 @@ def route_file(
     jobs: int = 1,
     chunk_size: int = 2000,
     on_progress: Callable[[int], None] = lambda rows: None,
+    catalogue: Catalogue | None = None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
+    ``catalogue`` replaces the model's department catalogue (keywords and responsibility text) for this run.
     Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
     """
     start = time.perf_counter()
@@ -118,6 +121,7 @@ def route_file(
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
     if not isinstance(model, RoutingModel):
         model = load_model(model)
+    model = model.with_catalogue(catalogue)
     if model.model.needs_torch:
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
     columns = output_columns(model.labels)
@@ -134,7 +138,7 @@ def route_file(
             method = _start_method()
             shared = model if method == "fork" else str(model.path)  # fork: workers share the loaded model
             pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
-                                       initargs=(shared,))  # fmt: skip
+                                       initargs=(shared, catalogue))  # fmt: skip
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
                 _write(writer, output_frame(chunk, routed), counts, on_progress)
