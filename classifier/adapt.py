@@ -2,7 +2,8 @@
 
 The old model records where its training data came from (``metadata.json`` ``training_data.source``):
 ``bundled`` (the shipped model: ``classifier.data.training_frame()``, checked against the recorded SHA-256) or
-``stored`` (a model trained on a user's files keeps its training rows in ``training_data.csv.gz``). A model of
+``stored`` (a model trained on a user's files keeps its training rows in ``training_data.csv.gz``, followed by
+its vocabulary texts as rows without labels). A model of
 an older release that records neither is recognised as bundled when the hash matches the bundled data.
 
 The new model has the same heads, settings, seed, artifact format and catalogue-rule weights (kept from the old
@@ -62,8 +63,9 @@ def base_training_data(model: RoutingModel) -> tuple[pd.DataFrame, list[str]]:
     source = record.get("source")
     if source == "stored" and TRAINING_DATA in model.metadata.get("files", {}):
         frame = pd.read_csv(model.path / TRAINING_DATA, dtype=str, keep_default_na=False)
-        frame["weight"] = pd.to_numeric(frame["weight"]) if "weight" in frame else 1.0
-        return frame, []
+        frame["weight"] = pd.to_numeric(frame["weight"], errors="coerce").fillna(1.0) if "weight" in frame else 1.0
+        labelled = frame[[h for h in heads if h in frame]].ne("").any(axis=1)
+        return frame[labelled].reset_index(drop=True), message_docs(frame[~labelled])
     if source in (None, "bundled"):
         frame = training_frame()
         bundled = usable_rows(frame, heads)[0] if set(heads) <= set(frame.columns) else None

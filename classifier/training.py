@@ -201,7 +201,8 @@ def train(
     ``groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
     ``training_data``. The artifact records how to rebuild its training data (for ``adapt``): with
     ``record={"source": "bundled"}``, ``frame`` is ``classifier.data.training_frame()``; otherwise the rows used
-    are stored in the artifact (``training_data.csv.gz``, with a ``weight`` column when weighted).
+    are stored in the artifact (``training_data.csv.gz``, with a ``weight`` column when weighted), followed by
+    the ``vocabulary_docs`` as rows without labels.
     """
     heads = resolve_heads(frame, config.label_cols)
     if sample_weight is not None and len(sample_weight) != len(frame):
@@ -247,6 +248,8 @@ def train(
         stored = frame.reindex(columns=["id", "title", "text", *heads], fill_value="")
         if weights is not None:
             stored["weight"] = weights
+        stored = pd.concat([stored, pd.DataFrame({"text": list(vocabulary_docs)})], ignore_index=True)
+        stored = stored.fillna({column: "" for column in stored.columns if column != "weight"})
     path = save_model(model, out, config=config, catalogue=catalogue, training_data=training_data,
                       metrics={"validation": metrics, **({"validation_groups": group_metrics} if group_metrics else {})},
                       thresholds=thresholds, rules=rules, training_docs=docs, training_frame=stored)  # fmt: skip
