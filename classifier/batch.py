@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
-from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
+from classifier.io import Chunk, TableWriter, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.router import output_columns, route_rows
 
@@ -62,9 +62,9 @@ def _init_worker(model_path: str) -> None:
         _WORKER_MODEL = load_model(model_path)
 
 
-def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
-    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns."""
-    errors = chunk.pop(ERROR_COLUMN) if ERROR_COLUMN in chunk else None
+def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str] = ()) -> pd.DataFrame:
+    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns; a row
+    that could not be read (a reason in ``errors``) gets ``route_status`` = ``error: <reason>`` and nothing else."""
     taken = set(chunk.columns) | set(routed.columns)
     clash = {}
     for column in chunk.columns:
@@ -75,23 +75,25 @@ def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
             clash[column] = name
             taken.add(name)
     out = pd.concat([chunk.rename(columns=clash).reset_index(drop=True), routed.reset_index(drop=True)], axis=1)
-    if errors is not None:
-        bad = errors.to_numpy() != ""
-        out.loc[bad, "route_status"] = "error: " + errors[bad].to_numpy()
+    if any(errors):
+        reasons = pd.Series(list(errors), dtype=str)
+        bad = (reasons != "").to_numpy()
+        out.loc[bad, "route_status"] = "error: " + reasons[bad].to_numpy()
         for column in routed.columns:
             if column not in ("route_status", "model_version"):
                 out.loc[bad, column] = ""
     return out
 
 
-def _chunk_inputs(table, chunks: Iterator[pd.DataFrame]):
+def _chunk_inputs(table, chunks: Iterator[Chunk]):
+    """(chunk, titles, texts) per chunk; a row that could not be read has no text (it is not routed)."""
     for chunk in chunks:
-        texts = chunk[table.text_col].tolist()
-        titles = chunk[table.title_col].tolist() if table.title_col else [""] * len(texts)
-        if ERROR_COLUMN in chunk:
-            bad = chunk[ERROR_COLUMN].to_numpy() != ""
-            texts = [None if b else t for t, b in zip(texts, bad)]
-        yield chunk.fillna(""), titles, [t if isinstance(t, str) else None for t in texts]
+        frame = chunk.frame
+        texts = frame[table.text_col].tolist()
+        titles = frame[table.title_col].tolist() if table.title_col else [""] * len(texts)
+        if chunk.has_errors:
+            texts = [None if error else t for t, error in zip(texts, chunk.errors)]
+        yield Chunk(frame.fillna(""), chunk.errors), titles, [t if isinstance(t, str) else None for t in texts]
 
 
 def route_file(
@@ -137,7 +139,7 @@ def route_file(
             pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(str(model.path),))
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, pool, jobs):
-                _write(writer, output_frame(chunk, routed), counts, on_progress)
+                _write(writer, output_frame(chunk.frame, routed, chunk.errors), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
