@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +37,11 @@ class RouteSummary:
     needs_review: int
     seconds: float
     model_version: str
+    source: str = ""
+    """What was read (``Table.describe``: sheet, header row, text and title columns), for stderr."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know about the input (``Table.warnings``: renamed duplicate columns, lines read in
+    another encoding, NUL bytes removed …)."""
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -103,6 +108,7 @@ def route_file(
     *,
     text_col: str | None = None,
     title_col: str | None = None,
+    sheet: str | int | None = None,
     jobs: int = 1,
     chunk_size: int = 2000,
     on_progress: Callable[[int], None] = lambda rows: None,
@@ -110,12 +116,13 @@ def route_file(
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
+    ``sheet``: the worksheet of a workbook to read (name, or number from 1; default: the first with a text column).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
     Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
     """
     global _WORKER_MODEL
     start = time.perf_counter()
-    table = open_table(input_path, text_col=text_col, title_col=title_col)
+    table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
@@ -157,6 +164,8 @@ def route_file(
         needs_review=counts["review"],
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
+        source=table.describe(),
+        warnings=list(table.warnings),
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from classifier.text import has_han, normalize
+from classifier.text import has_han, is_markup_junk, normalize
 
 INVALID = "无效"
 NO_DEPARTMENT = "无"
@@ -42,6 +42,8 @@ def check_text(title: object, text: object) -> str | None:
         return "empty text"
     if not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
         return "no text (only digits, punctuation or symbols)"
+    if is_markup_junk(text[:MAX_INPUT_CHARS]):
+        return "no readable text"
     return None
 
 

@@ -24,11 +24,12 @@ from classifier.io.formats import open_binary
 SAMPLE_BYTES = 1 << 20
 MAX_LOOKAHEAD_SAMPLES = 64
 """An ASCII-only start is followed for at most this many more samples (64 MiB) to find the encoding."""
-MAX_BAD_SHARE = 0.25
-"""A sample whose non-ASCII lines are undecodable more often than this is not a text table in a known encoding."""
+MAX_BAD_SHARE = 0.5
+"""A sample whose non-ASCII lines are mostly undecodable (more than this share) is not a text table in a known
+encoding; fewer such lines become error rows."""
 BIG5_NAMES = ("big5", "big5hkscs", "cp950")
 _GUESS_BYTES = 1 << 16
-_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 
 
 @dataclass
@@ -89,7 +90,7 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    lines = sample.split(b"\n")
+    lines = sample.splitlines(keepends=True)  # bytes: at \n, \r\n and \r only
     if not complete and len(lines) > 1:
         lines.pop()  # may be cut in the middle of a character
     utf8, other, bad, offset, first_bad = 0, [], 0, 0, None
@@ -103,7 +104,7 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
                 bad += 1
                 if first_bad is None:
                     first_bad = offset + _bad_offset(line)
-        offset += len(line) + 1
+        offset += len(line)
     if bad > MAX_BAD_SHARE * (utf8 + len(other) + bad):
         raise InputError(
             "Cannot decode the file: expected UTF-8, UTF-8 with BOM, GBK or GB18030 text; "
@@ -197,16 +198,17 @@ class LineDecoder:
         return text
 
     def lines(self, handle, *, split_cr: bool) -> Iterator[tuple[str, bool]]:
-        """(text, decoded) for every line of a binary ``handle``; lines end at ``\\n`` (and a lone ``\\r`` when
-        ``split_cr``, as Python's universal newlines do)."""
-        for number, raw in enumerate(handle, start=1):
-            text, decoded = self.decode(raw, number)
-            if split_cr and text.find("\r", 0, len(text) - 2) != -1:
-                for part in _LONE_CR.split(text):
-                    if part:
-                        yield part, decoded
+        """(text, decoded) for every line of a binary ``handle``; lines end at ``\\n`` (and at a lone ``\\r``
+        when ``split_cr``, as Python's universal newlines do)."""
+        number = 0
+        for raw in handle:
+            if split_cr and raw.find(b"\r", 0, len(raw) - 2) != -1:
+                parts = [part for part in _LONE_CR.split(raw) if part]
             else:
-                yield text, decoded
+                parts = [raw]
+            for part in parts:
+                number += 1
+                yield self.decode(part, number)
 
     def warnings(self) -> list[str]:
         notes = []
