@@ -5,6 +5,7 @@ kept in place."""
 from __future__ import annotations
 
 import csv
+import datetime
 import gzip
 import io
 from pathlib import Path
@@ -19,10 +20,20 @@ from classifier.errors import InputError
 from classifier.io import estimate_rows, open_table, read_table
 from classifier.text import is_markup_junk
 
-TEXTS = ["小区物业乱收停车费，请住建局查处物业。", "公司拖欠工资三个月，请劳动监察讨薪。", "学校乱收补课费，请教育局处理。"]
+TEXTS = [
+    "小区物业乱收停车费，请住建局查处物业。",
+    "公司拖欠工资三个月，请劳动监察讨薪。",
+    "学校乱收补课费，请教育局处理。",
+]
 TITLE_ROW = "12345热线工单导出（2024年5月）"
 HEADER = ["工单编号", "工单标题", "来电内容", "来电时间"]
 DATA = [[f"GD{i:03d}", f"标题{i}", text, f"2024-05-0{i + 1} 09:30:00"] for i, text in enumerate(TEXTS)]
+
+
+@pytest.fixture(autouse=True)
+def chinese(monkeypatch):
+    """Messages in Chinese whatever the locale of the machine running the tests."""
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
 
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8", delimiter: str = ",") -> bytes:
@@ -124,8 +135,6 @@ def test_xls_cells_numbers_and_dates(tiny_model, tmp_path):
     sheet = workbook.add_sheet("工单")
     for c, name in enumerate(["编号", "内容", "来电时间", "金额"]):
         sheet.write(0, c, name)
-    import datetime
-
     date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD HH:MM:SS")
     for r, text in enumerate(TEXTS, start=1):
         sheet.write(r, 0, 1000 + r)
@@ -134,6 +143,7 @@ def test_xls_cells_numbers_and_dates(tiny_model, tmp_path):
         sheet.write(r, 3, 12.5)
     workbook.save(str(tmp_path / "in.xls"))
     summary, frame = routed(tiny_model, tmp_path / "in.xls", tmp_path)
+    assert summary.rows == 3 and "工作表「工单」" in summary.source
     assert frame["内容"].tolist() == TEXTS and frame["编号"].tolist() == ["1001", "1002", "1003"]
     assert frame["来电时间"].tolist() == [f"2024-05-0{r} 09:30:00" for r in (1, 2, 3)]
     assert frame["金额"].tolist() == ["12.5"] * 3 and frame["route_status"].eq("ok").all()
@@ -167,7 +177,7 @@ def test_sub_header_under_a_merged_header_gives_the_names(tiny_model, tmp_path):
 def test_a_data_row_under_the_header_is_not_a_second_header(tiny_model, tmp_path):
     rows = [["编号", "内容", "备注"], ["1", "", "电话"], ["2", TEXTS[0], "地址"]]  # names in a data row: kept
     summary, frame = routed(tiny_model, write(tmp_path / "in.csv", rows), tmp_path)
-    assert frame["编号"].tolist() == ["1", "2"] and summary.rows == 2
+    assert frame["编号"].tolist() == ["1", "2"] and summary.rows == 2 and "第二表头" not in summary.source
 
 
 @pytest.mark.parametrize("name", ["来电内容", "诉求描述", "问题描述", "反映内容", "工单内容"])
@@ -180,8 +190,10 @@ def test_hotline_text_column_names(tiny_model, tmp_path, name):
 
 def test_describe_speaks_the_user_language(tmp_path, monkeypatch):
     path = write(tmp_path / "in.xlsx", [[TITLE_ROW], HEADER, *DATA])
-    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
-    assert open_table(path).describe() == "读取 in.xlsx：工作表「工单」，表头在第 2 行，正文列「来电内容」，标题列「工单标题」"
+    assert (
+        open_table(path).describe()
+        == "读取 in.xlsx：工作表「工单」，表头在第 2 行，正文列「来电内容」，标题列「工单标题」"
+    )
     monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "en")
     assert open_table(path).describe() == (
         "reading in.xlsx: sheet '工单', header on row 2, text column '来电内容', title column '工单标题'"
@@ -203,13 +215,16 @@ def test_markup_junk_rows_are_errors_not_routed(tiny_model, tmp_path):
     rows = [["id", "text"], ["1", TEXTS[0]], ["2", ".cls{color:red}"], ["3", "<style>.a{margin:0}</style>"],
             ["4", f"<p>{TEXTS[1]}</p>"]]  # fmt: skip
     summary, frame = routed(tiny_model, write(tmp_path / "in.csv", rows), tmp_path)
+    assert summary.errors == 2
     assert frame["route_status"].tolist() == ["ok", "error: no readable text", "error: no readable text", "ok"]
     assert frame["department"].iloc[1] == "" and frame["text"].iloc[1] == ".cls{color:red}"
 
 
 def test_nul_byte_in_a_cell_is_removed(tiny_model, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_bytes(csv_bytes([["id", "text"], ["1", TEXTS[0]], ["2", TEXTS[1]]]).replace("拖欠".encode(), "拖\x00欠".encode()))
+    path.write_bytes(
+        csv_bytes([["id", "text"], ["1", TEXTS[0]], ["2", TEXTS[1]]]).replace("拖欠".encode(), "拖\x00欠".encode())
+    )
     summary, frame = routed(tiny_model, path, tmp_path)
     assert frame["text"].tolist() == TEXTS[:2] and frame["route_status"].eq("ok").all()
     assert any("NUL" in w for w in summary.warnings)
@@ -235,7 +250,9 @@ def test_gbk_line_in_a_utf8_file_and_an_undecodable_line(tiny_model, tmp_path):
 
 def test_undecodable_jsonl_line_is_an_error_row(tiny_model, tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_bytes(f'{{"text": "{TEXTS[0]}"}}\n'.encode() + b'{"text": "\xff\xfe"}\n' + f'{{"text": "{TEXTS[1]}"}}\n'.encode("gbk"))
+    path.write_bytes(
+        f'{{"text": "{TEXTS[0]}"}}\n'.encode() + b'{"text": "\xff\xfe"}\n' + f'{{"text": "{TEXTS[1]}"}}\n'.encode("gbk")
+    )
     out = tmp_path / "out.jsonl"
     route_file(path, out, tiny_model)
     frame = read_table(out)[0]
@@ -265,7 +282,9 @@ def test_duplicate_column_names_take_the_first_and_warn(tiny_model, tmp_path, su
 
 def test_cli_routes_a_file_with_duplicate_columns(tiny_model_dir, tmp_path):
     path = write(tmp_path / "in.csv", [["id", "text", "text"], ["1", TEXTS[0], "x"]])
-    result = CliRunner().invoke(app, ["route", str(path), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model_dir)])
+    result = CliRunner().invoke(
+        app, ["route", str(path), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model_dir)]
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -286,6 +305,9 @@ def test_estimate_counts_records_not_lines(tmp_path):
     assert abs(estimate_rows(gz) - 60_000) < 1200
     small = multiline_csv(tmp_path / "small.csv", 100)
     assert estimate_rows(small) == 100
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text("".join(f'{{"text": "{TEXTS[i % 3]}{i}"}}\n\n' for i in range(40_000)), encoding="utf-8")
+    assert abs(estimate_rows(jsonl) - 40_000) < 400  # blank lines do not count
 
 
 def test_estimate_of_workbooks_and_title_rows(tmp_path):

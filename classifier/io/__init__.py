@@ -18,7 +18,21 @@ from classifier.io.table import Table, estimate_rows, open_table, read_table
 from classifier.io.writers import EXCEL_CUT, EXCEL_MAX_CELL_CHARS, EXCEL_MAX_ROWS, TableWriter, check_output_path
 
 __all__ = [
-    "Chunk", "EXCEL_CUT", "EXCEL_MAX_CELL_CHARS", "EXCEL_MAX_ROWS", "FORMATS", "OTHER_COLUMNS", "TEXT_COLUMNS",
-    "TITLE_COLUMNS", "Table", "TableWriter", "check_output_path", "detect_encoding", "estimate_rows",
-    "find_column", "open_table", "read_table", "table_format",
+    "EXCEL_CUT",
+    "EXCEL_MAX_CELL_CHARS",
+    "EXCEL_MAX_ROWS",
+    "FORMATS",
+    "OTHER_COLUMNS",
+    "TEXT_COLUMNS",
+    "TITLE_COLUMNS",
+    "Chunk",
+    "Table",
+    "TableWriter",
+    "check_output_path",
+    "detect_encoding",
+    "estimate_rows",
+    "find_column",
+    "open_table",
+    "read_table",
+    "table_format",
 ]  # fmt: skip

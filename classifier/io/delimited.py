@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import struct
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from classifier.errors import InputError
 from classifier.io.chunk import Chunk
 from classifier.io.columns import HEAD_ROWS
 from classifier.io.encoding import LineDecoder, Sniffed
-from classifier.io.formats import DELIMITERS, open_binary
+from classifier.io.formats import DELIMITERS, count_lines, gzip_size, open_binary
 
 
 class DelimitedReader:
@@ -136,7 +134,7 @@ class DelimitedReader:
             return max(records - skip, 0)
         sample_lines = max(lines.line, 1)
         if self.gzipped:
-            total = _gzip_size(self.path)
+            total = gzip_size(self.path)
             if total is None:
                 return None
             sample_bytes = len(self.sniffed.sample[: self.sniffed.sample.rfind(b"\n") + 1]) or 1
@@ -198,24 +196,3 @@ class _CarefulLines(_Lines):
             self.bad_line = self.line
         self._record.append(line)
         return line
-
-
-def count_lines(path: Path) -> int:
-    """Lines of an uncompressed file (a last line without a line break counts)."""
-    lines, last = 0, b"\n"
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 24), b""):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    return lines + (last != b"\n")
-
-
-def _gzip_size(path: Path) -> int | None:
-    """The uncompressed size a gzip file records (modulo 4 GiB: None when that is clearly wrapped)."""
-    size = path.stat().st_size
-    if size < 18:
-        return None
-    with open(path, "rb") as handle:
-        handle.seek(-4, os.SEEK_END)
-        total = struct.unpack("<I", handle.read(4))[0]
-    return total if total >= size else None

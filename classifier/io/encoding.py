@@ -76,7 +76,9 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError("The file is UTF-16 encoded: expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8.")
+        raise InputError(
+            "The file is UTF-16 encoded: expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8."
+        )
     if b"\x00" in sample:
         if _looks_utf16(sample):
             raise InputError(
@@ -84,7 +86,9 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
                 "save it as UTF-8."
             )
         if looks_binary(sample):
-            raise InputError("The file looks binary (it contains NUL bytes): expected a text table (CSV, TSV or JSONL).")
+            raise InputError(
+                "The file looks binary (it contains NUL bytes): expected a text table (CSV, TSV or JSONL)."
+            )
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
         return "utf-8"

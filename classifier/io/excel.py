@@ -165,9 +165,7 @@ class _XlsBook(_Book):
             self._book = xlrd.open_workbook(path, on_demand=True)
             self.sheet_names = list(self._book.sheet_names())
         except _xlrd_errors() as error:
-            raise InputError(
-                f"Cannot open {path.name} as an Excel workbook (.xls): {_one_line(error)}"
-            ) from None
+            raise InputError(f"Cannot open {path.name} as an Excel workbook (.xls): {_one_line(error)}") from None
 
     def rows(self, sheet: int) -> Iterator[tuple]:
         import xlrd

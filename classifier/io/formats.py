@@ -1,8 +1,10 @@
-"""The table formats: which file names are read and written as what, and opening (gzipped) files."""
+"""The table formats: which file names are read and written as what; opening (gzipped) files and sizing them."""
 
 from __future__ import annotations
 
 import gzip
+import os
+import struct
 from pathlib import Path
 
 from classifier.errors import InputError
@@ -35,3 +37,24 @@ def table_format(path: str | Path, *, writing: bool = False) -> tuple[str, bool]
 def open_binary(path: Path, gzipped: bool):
     """``path`` opened for reading bytes, decompressed when ``gzipped``."""
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
+def count_lines(path: Path) -> int:
+    """Lines of an uncompressed file (a last line without a line break counts)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def gzip_size(path: Path) -> int | None:
+    """The uncompressed size a gzip file records (modulo 4 GiB: None when that is clearly wrapped)."""
+    size = path.stat().st_size
+    if size < 18:
+        return None
+    with open(path, "rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        total = struct.unpack("<I", handle.read(4))[0]
+    return total if total >= size else None

@@ -16,7 +16,7 @@ import pandas as pd
 from classifier.errors import InputError
 from classifier.io.chunk import Chunk, cell_text
 from classifier.io.encoding import LineDecoder, Sniffed
-from classifier.io.formats import open_binary
+from classifier.io.formats import count_lines, gzip_size, open_binary
 
 _MALFORMED = object()
 _UNDECODABLE = object()
@@ -73,11 +73,18 @@ class JsonlReader:
         self.warnings = decoder.warnings()
 
     def estimate_rows(self) -> int | None:
-        if self.gzipped or self.sniffed.complete:
-            return None if self.gzipped else sum(1 for line in self.sniffed.sample.split(b"\n") if line.strip())
-        from classifier.io.delimited import count_lines
-
-        return count_lines(self.path)
+        """About how many non-blank lines the file holds (for a progress display), or None when unknown."""
+        sample = self.sniffed.sample
+        if not self.sniffed.complete:
+            sample = sample[: sample.rfind(b"\n") + 1]
+        records = sum(1 for line in sample.split(b"\n") if line.strip())
+        if self.sniffed.complete:
+            return records
+        if self.gzipped:
+            total = gzip_size(self.path)
+            return None if total is None or not sample else round(total * records / len(sample))
+        lines = sample.count(b"\n")
+        return round(count_lines(self.path) * records / lines) if lines else None
 
 
 def _reason(number: int, record: object) -> str:
