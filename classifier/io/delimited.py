@@ -18,7 +18,7 @@ import pandas as pd
 from classifier.errors import InputError
 from classifier.io.chunk import Chunk
 from classifier.io.columns import HEAD_ROWS
-from classifier.io.encoding import LineDecoder, Sniffed
+from classifier.io.encoding import LineDecoder, Sniffed, undecodable
 from classifier.io.formats import DELIMITERS, count_lines, gzip_size, open_binary
 
 
@@ -63,7 +63,7 @@ class DelimitedReader:
             blank = 0
             fields = len(record)
             if bad_line:
-                reason = f"undecodable line {bad_line} (neither UTF-8 nor GB18030)"
+                reason = undecodable(bad_line, self.sniffed.encoding)
             elif fields > width:
                 reason = f"line {first_line} has {fields} fields, the header has {width}"
             else:

@@ -229,6 +229,12 @@ class LineDecoder:
         return notes
 
 
+def undecodable(line: int, encoding: str) -> str:
+    """The reason kept with a row whose line ``line`` decodes in neither encoding tried for the file."""
+    decoder = LineDecoder(encoding)
+    return f"undecodable line {line} (neither {decoder.codec.upper()} nor {decoder.fallback.upper()})"
+
+
 def _lines(numbers: list[int]) -> str:
     shown = ", ".join(map(str, numbers[:5])) + (" …" if len(numbers) > 5 else "")
     return tr(f"{len(numbers)} 行（第 {shown} 行）", f"{len(numbers)} line(s) ({shown})")

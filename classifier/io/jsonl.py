@@ -15,7 +15,7 @@ import pandas as pd
 
 from classifier.errors import InputError
 from classifier.io.chunk import Chunk, cell_text
-from classifier.io.encoding import LineDecoder, Sniffed
+from classifier.io.encoding import LineDecoder, Sniffed, undecodable
 from classifier.io.formats import count_lines, gzip_size, open_binary
 
 _MALFORMED = object()
@@ -48,7 +48,7 @@ class JsonlReader:
                 errors.append("")
             else:
                 rows.append([""] * len(columns))
-                errors.append(_reason(number, record))
+                errors.append(_reason(number, record, self.sniffed.encoding))
             if len(rows) == size:
                 yield Chunk(pd.DataFrame(rows, columns=columns, dtype=str), errors)
                 rows, errors = [], []
@@ -87,9 +87,9 @@ class JsonlReader:
         return round(count_lines(self.path) * records / lines) if lines else None
 
 
-def _reason(number: int, record: object) -> str:
+def _reason(number: int, record: object, encoding: str) -> str:
     if record is _MALFORMED:
         return f"line {number} is not valid JSON"
     if record is _UNDECODABLE:
-        return f"undecodable line {number} (neither UTF-8 nor GB18030)"
+        return undecodable(number, encoding)
     return f"line {number} is a JSON {type(record).__name__.replace('NoneType', 'null')}, not an object"

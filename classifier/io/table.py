@@ -58,7 +58,7 @@ class Table:
                 yield from reader.chunks(self._sheet_index, self.columns, self._skip, size)
             else:
                 yield from reader.chunks(self.columns, size)
-        except (pd.errors.ParserError, csv.Error) as error:
+        except csv.Error as error:
             raise InputError(f"Malformed {self.format.upper()} in {self.path.name}: {str(error).strip()}") from None
         self.warnings.extend(w for w in reader.warnings if w not in self.warnings)
 
