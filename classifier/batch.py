@@ -13,15 +13,15 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from classifier.errors import InputError
-from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
+from classifier.io import Chunk, TableWriter, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.router import output_columns, route_rows
 
@@ -38,6 +38,11 @@ class RouteSummary:
     needs_review: int
     seconds: float
     model_version: str
+    source: str = ""
+    """What was read (``Table.describe``: sheet, header row, text and title columns), for stderr."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know about the input (``Table.warnings``: renamed duplicate columns, lines read in
+    another encoding, NUL bytes removed …)."""
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -62,9 +67,9 @@ def _init_worker(model: RoutingModel | str) -> None:
     _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model)
 
 
-def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
-    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns."""
-    errors = chunk.pop(ERROR_COLUMN) if ERROR_COLUMN in chunk else None
+def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str] = ()) -> pd.DataFrame:
+    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns; a row
+    that could not be read (a reason in ``errors``) gets ``route_status`` = ``error: <reason>`` and nothing else."""
     taken = set(chunk.columns) | set(routed.columns)
     clash = {}
     for column in chunk.columns:
@@ -75,23 +80,25 @@ def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
             clash[column] = name
             taken.add(name)
     out = pd.concat([chunk.rename(columns=clash).reset_index(drop=True), routed.reset_index(drop=True)], axis=1)
-    if errors is not None:
-        bad = errors.to_numpy() != ""
-        out.loc[bad, "route_status"] = "error: " + errors[bad].to_numpy()
+    if any(errors):
+        reasons = pd.Series(list(errors), dtype=str)
+        bad = (reasons != "").to_numpy()
+        out.loc[bad, "route_status"] = "error: " + reasons[bad].to_numpy()
         for column in routed.columns:
             if column not in ("route_status", "model_version"):
                 out.loc[bad, column] = ""
     return out
 
 
-def _chunk_inputs(table, chunks: Iterator[pd.DataFrame]):
+def _chunk_inputs(table, chunks: Iterator[Chunk]):
+    """(chunk, titles, texts) per chunk; a row that could not be read has no text (it is not routed)."""
     for chunk in chunks:
-        texts = chunk[table.text_col].tolist()
-        titles = chunk[table.title_col].tolist() if table.title_col else [""] * len(texts)
-        if ERROR_COLUMN in chunk:
-            bad = chunk[ERROR_COLUMN].to_numpy() != ""
-            texts = [None if b else t for t, b in zip(texts, bad)]
-        yield chunk.fillna(""), titles, [t if isinstance(t, str) else None for t in texts]
+        frame = chunk.frame
+        texts = frame[table.text_col].tolist()
+        titles = frame[table.title_col].tolist() if table.title_col else [""] * len(texts)
+        if chunk.has_errors:
+            texts = [None if error else t for t, error in zip(texts, chunk.errors)]
+        yield Chunk(frame.fillna(""), chunk.errors), titles, [t if isinstance(t, str) else None for t in texts]
 
 
 def route_file(
@@ -101,6 +108,7 @@ def route_file(
     *,
     text_col: str | None = None,
     title_col: str | None = None,
+    sheet: str | int | None = None,
     jobs: int = 1,
     chunk_size: int = 2000,
     on_progress: Callable[[int], None] = lambda rows: None,
@@ -108,11 +116,12 @@ def route_file(
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
+    ``sheet``: the worksheet of a workbook to read (name, or number from 1; default: the first with a text column).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
     Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
     """
     start = time.perf_counter()
-    table = open_table(input_path, text_col=text_col, title_col=title_col)
+    table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
@@ -137,7 +146,7 @@ def route_file(
                                        initargs=(shared,))  # fmt: skip
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
-                _write(writer, output_frame(chunk, routed), counts, on_progress)
+                _write(writer, output_frame(chunk.frame, routed, chunk.errors), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
@@ -154,6 +163,8 @@ def route_file(
         needs_review=counts["review"],
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
+        source=table.describe(),
+        warnings=list(table.warnings),
     )
 
 

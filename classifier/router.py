@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from classifier.text import has_han, normalize, resource_lines
+from classifier.text import has_han, is_markup_junk, normalize, resource_lines
 
 INVALID = "无效"
 NO_DEPARTMENT = "无"
@@ -53,6 +53,8 @@ def check_text(title: object, text: object) -> str | None:
         return "empty text"
     if not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
         return "no text (only digits, punctuation or symbols)"
+    if is_markup_junk(text[:MAX_INPUT_CHARS]):
+        return "no readable text"
     return None
 
 

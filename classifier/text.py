@@ -62,6 +62,32 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
     return text
 
 
+_MARKUP = re.compile(r"<!--|<\s*/?\s*[a-zA-Z][^<>]{0,200}>|&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_SCRIPT_OR_STYLE = re.compile(
+    r"<\s*(style|script)\b[^>]{0,200}>.*?(?:<\s*/\s*\1\s*>|$)|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL
+)
+_BLOCK = re.compile(r"(\{[^{}]*\})")
+_CODE = re.compile(r"[:;=]")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def is_markup_junk(text: str) -> bool:
+    """True when ``text`` is HTML/CSS/JavaScript remnants with nothing readable (``.cls{color:red}``,
+    ``<style>…</style>``, ``<div></div>``): markup, and neither a Chinese character nor a word of two letters
+    once style and script blocks, comments, tags, entities and CSS rules or code blocks (with what comes right
+    before them unless it holds Chinese) are removed. Linear in the length of ``text``."""
+    if "<" not in text and "{" not in text and "&" not in text:
+        return False
+    parts = _BLOCK.split(text)  # text, {block}, text, {block}, …, text
+    blocks = parts[1::2]
+    if not _MARKUP.search(text) and not any(_CODE.search(block) for block in blocks):
+        return False
+    kept = [part for i, part in enumerate(parts[::2]) if i == len(blocks) or has_han(part)]
+    rest = _SCRIPT_OR_STYLE.sub(" ", " ".join(kept))
+    rest = _ENTITY.sub(" ", _TAG.sub(" ", rest))
+    return not has_han(rest) and _WORD.search(rest) is None
+
+
 def has_han(text: str) -> bool:
     """True when ``text`` holds at least one Chinese character."""
     return _HAN.search(text) is not None
