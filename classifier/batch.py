@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
-from classifier.io import Chunk, TableWriter, check_output_path, open_table
+from classifier.io import Chunk, Table, TableWriter, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.router import output_columns, route_rows
 
@@ -111,6 +111,7 @@ def route_file(
     sheet: str | int | None = None,
     jobs: int = 1,
     chunk_size: int = 2000,
+    on_start: Callable[[Table], None] = lambda table: None,
     on_progress: Callable[[int], None] = lambda rows: None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
@@ -118,7 +119,8 @@ def route_file(
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
     ``sheet``: the worksheet of a workbook to read (name, or number from 1; default: the first with a text column).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
-    Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
+    ``on_start`` gets the opened input table (what is read, its warnings, its row estimate) before routing starts,
+    ``on_progress`` the rows written so far after each chunk. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
     """
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
@@ -129,6 +131,7 @@ def route_file(
         model = load_model(model)
     if model.model.needs_torch:
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
+    on_start(table)
     columns = output_columns(model.labels)
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))

@@ -118,29 +118,41 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@contextmanager
-def _progress(total: int | None) -> Iterator[Callable[[int], None]]:
+class _Progress:
     """A rich progress bar on stderr (rows, share of the estimate, rows/s, time left), on a terminal only.
 
-    The estimate is raised when the rows pass it, so the bar never runs past 100%.
+    ``start(total)`` sets the estimate; it is raised when the rows pass it, so the bar never runs past 100%.
     """
-    if not sys.stderr.isatty():
-        yield lambda rows: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn(tr("分派中", "routing")), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
-               TextColumn(tr("{task.fields[rate]} 行/秒", "{task.fields[rate]} rows/s")), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("route", total=total, rate="-")
+    def __init__(self) -> None:
+        self._bar = self._task = self._total = None
 
-        def update(rows: int) -> None:
-            speed = bar.tasks[0].speed
-            bar.update(task, completed=rows, total=max(total, rows) if total else None,
-                       rate=f"{speed:,.0f}" if speed else "-")  # fmt: skip
+    def start(self, total: int | None) -> None:
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-        yield update
+        self._total = total
+        self._bar = Progress(TextColumn(tr("分派中", "routing")), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
+                             TextColumn(tr("{task.fields[rate]} 行/秒", "{task.fields[rate]} rows/s")),
+                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+        self._bar.start()
+        self._task = self._bar.add_task("route", total=total, rate="-")
+
+    def __call__(self, rows: int) -> None:
+        if self._bar is None:
+            return
+        speed = self._bar.tasks[0].speed
+        total = max(self._total, rows) if self._total else None
+        self._bar.update(self._task, completed=rows, total=total, rate=f"{speed:,.0f}" if speed else "-")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+SheetOption = Annotated[Optional[str], typer.Option("--sheet", help=tr("Excel 工作表：名称或序号（从 1 开始；默认：第一个含正文列的工作表）", "Workbook sheet: name or number from 1 (default: the first with a text column)."))]
 
 
 @app.command()
@@ -153,14 +165,30 @@ def route(
     title_col: TitleColOption = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help=tr("工作进程数（0 = 全部核心）", "Worker processes (0 = all cores)."))] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help=tr("每块行数", "Rows per chunk."))] = 2000,
+    sheet: SheetOption = None,
 ) -> None:
     """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
-    from classifier.io import estimate_rows
 
-    with _sigterm_as_interrupt(), _progress(estimate_rows(input) if sys.stderr.isatty() else None) as progress:
-        summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
-                             jobs=jobs, chunk_size=chunk_size, on_progress=progress)  # fmt: skip
+    progress = _Progress()
+    shown: list[str] = []
+
+    def started(table) -> None:
+        shown.extend([table.describe(), *table.warnings])
+        for line in shown:
+            typer.echo(line, err=True)
+        progress.start(table.estimate_rows())
+
+    try:
+        with _sigterm_as_interrupt():
+            summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
+                                 sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
+                                 on_progress=progress)  # fmt: skip
+    finally:
+        progress.close()
+    for warning in summary.warnings:
+        if warning not in shown:
+            typer.echo(warning, err=True)
     typer.echo(
         tr(f"{summary.rows} 行 → {summary.output}：已分派 {summary.routed}，出错 {summary.errors}，需人工复核 "
            f"{summary.needs_review}（{summary.seconds:.1f} 秒，模型 {summary.model_version}）",

@@ -324,3 +324,17 @@ def test_old_mac_line_breaks_also_after_a_line_in_another_encoding(tmp_path):
     (tmp_path / "mixed.csv").write_bytes(body + b"9," + TEXTS[0].encode("gbk") + b"\r")
     assert read_table(tmp_path / "mac.csv")[0]["text"].tolist() == TEXTS
     assert read_table(tmp_path / "mixed.csv")[0]["text"].tolist() == [*TEXTS, TEXTS[0]]
+
+
+def test_cli_says_which_sheet_and_columns_it_read(tiny_model_dir, tmp_path):
+    import pandas as pd
+
+    rows = [["说明"], ["导出时间 2024-05"]]
+    data = [["工单编号", "来电内容"], ["1", "公司拖欠工资三个月"], ["2", "学校乱收费"]]
+    source = write_xlsx(tmp_path / "export.xlsx", {"说明": rows, "工单": data})
+    result = CliRunner().invoke(app, ["route", str(source), "-o", str(tmp_path / "o.csv"), "-m", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "工单" in result.stderr and "来电内容" in result.stderr
+    chosen = CliRunner().invoke(app, ["route", str(source), "-o", str(tmp_path / "p.csv"), "-m", str(tiny_model_dir),
+                                      "--sheet", "2"])  # fmt: skip
+    assert chosen.exit_code == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 2
