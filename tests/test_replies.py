@@ -180,9 +180,14 @@ def _summary(tmp_path):
     return check_replies(_table(tmp_path, rows), tmp_path / "out.csv")
 
 
-def test_report_ranks_departments_by_share_of_poor(tmp_path):
+def test_report_ranks_departments_by_share_of_poor(tmp_path, monkeypatch):
+    from classifier.replies import report
+
     path = write_report(_summary(tmp_path), tmp_path / "report")
     text = path.read_text(encoding="utf-8")
+    assert text.index("| – | 住建局 |") < text.index("| – | 公安局 |")  # fewer than 10 replies: listed, unranked
+    monkeypatch.setattr(report, "MIN_REPLIES_RANKED", 1)
+    text = write_report(_summary(tmp_path), tmp_path / "report").read_text(encoding="utf-8")
     assert text.index("| 1 | 住建局 |") < text.index("| 2 | 公安局 |")
     assert (tmp_path / "report" / "days_to_reply.png").stat().st_size > 1000
     assert "已转相关部门" in text  # an excerpt of a poor reply

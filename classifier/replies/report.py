@@ -10,7 +10,8 @@ import numpy as np
 from classifier.i18n import tr
 from classifier.replies.files import ReplySummary
 
-MIN_REPLIES_RANKED = 1
+MIN_REPLIES_RANKED = 10
+"""Departments with fewer replies are listed after the ranked ones, unranked (a share of 1 in 2 says little)."""
 PLOT_FILE = "days_to_reply.png"
 
 
@@ -19,8 +20,6 @@ def ranking(summary: ReplySummary) -> list[dict]:
     rows = []
     for name, stat in summary.departments.items():
         total = sum(stat.qualities.values())
-        if total < MIN_REPLIES_RANKED:
-            continue
         days = np.repeat(list(stat.days), list(stat.days.values())) if stat.days else np.array([])
         rows.append({
             "department": name, "replies": total, "poor": stat.qualities["poor"],
@@ -30,7 +29,7 @@ def ranking(summary: ReplySummary) -> list[dict]:
             "late_share": stat.late / stat.timed if stat.timed else None,
             "examples": stat.examples, "days": days,
         })  # fmt: skip
-    return sorted(rows, key=lambda r: (-r["poor_share"], -r["replies"], r["department"]))
+    return sorted(rows, key=lambda r: (r["replies"] < MIN_REPLIES_RANKED, -r["poor_share"], -r["replies"], r["department"]))
 
 
 def _cjk_font():
@@ -70,8 +69,9 @@ def plot_days(rows: list[dict], path: Path) -> bool:
             axis.invert_yaxis()
             axis.set_xscale("symlog", linthresh=10)
             top = max(float(r["days"].max()) for r in shown)
-            ticks = [t for t in (0, 1, 5, 10, 15, 30, 60, 100, 200, 500, 1000, 2000) if t <= max(top, 15)]
+            ticks = [t for t in (0, 5, 10, 15, 30, 60, 100, 200, 500, 1000, 2000) if t <= max(top, 15)]
             axis.set_xticks(ticks, [str(t) for t in ticks])
+            axis.set_xlim(left=-0.5)
             for days, style in ((1, ":"), (5, "--"), (15, "-.")):  # deadline classes A, B, C
                 axis.axvline(days, color="grey", linestyle=style, linewidth=0.8)
         axis.set_xlabel(tr("答复用时（工作日；虚线为A/B/C类时限1/5/15天）", "working days to reply (dashed: deadlines 1/5/15)")
@@ -107,9 +107,12 @@ def write_report(summary: ReplySummary, directory: str | Path, title: str | None
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     for rank, r in enumerate(rows, 1):
-        lines.append(f"| {rank} | {r['department']} | {r['replies']} | {r['poor']} | {r['acceptable']} | {r['good']} | "
+        shown_rank = rank if r["replies"] >= MIN_REPLIES_RANKED else "–"
+        lines.append(f"| {shown_rank} | {r['department']} | {r['replies']} | {r['poor']} | {r['acceptable']} | {r['good']} | "
                      f"{r['poor_share']:.0%} | {_fmt(r['median_days'], '{:.0f}')} | {_fmt(r['late_share'], '{:.0%}')} |")  # fmt: skip
-    lines += ["", f"![{tr('各部门答复用时', 'days to reply per department')}]({PLOT_FILE})", ""]
+    lines += ["", tr(f"答复少于{MIN_REPLIES_RANKED}条的部门列在最后，不排名。",
+                     f"Departments with fewer than {MIN_REPLIES_RANKED} replies are listed last, unranked."), "",
+              f"![{tr('各部门答复用时', 'days to reply per department')}]({PLOT_FILE})", ""]  # fmt: skip
     if not cjk:
         numbered = [r for r in rows if r["days"].size]
         lines += [tr("图中编号（未安装中文字体）：", "Numbers in the plot (no Chinese font installed): ")
