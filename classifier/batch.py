@@ -25,7 +25,8 @@ from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_tab
 from classifier.artifact import RoutingModel, load_model
 from classifier.router import output_columns, route_rows
 
-_WORKER_MODEL = None
+_WORKER_MODEL: RoutingModel | None = None
+"""The model of a worker process (set by ``_init_worker`` in workers only; the calling process never sets it)."""
 
 
 @dataclass
@@ -40,6 +41,7 @@ class RouteSummary:
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
+    """Routing in a worker process."""
     return route_rows(_WORKER_MODEL, titles, texts)
 
 
@@ -51,15 +53,13 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _init_worker(model_path: str) -> None:
-    """Worker set-up: the parent handles Ctrl-C and clean-up; a terminated worker just ends."""
+def _init_worker(model: RoutingModel | str) -> None:
+    """Worker set-up: the model (inherited through fork, or loaded from its folder when spawned); the parent
+    handles Ctrl-C and clean-up, a terminated worker just ends."""
     global _WORKER_MODEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if _WORKER_MODEL is None:
-        from classifier.artifact import load_model
-
-        _WORKER_MODEL = load_model(model_path)
+    _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model)
 
 
 def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
@@ -109,9 +109,8 @@ def route_file(
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
-    Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
+    Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
     """
-    global _WORKER_MODEL
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col)
     check_output_path(output_path)
@@ -119,7 +118,7 @@ def route_file(
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
     if not isinstance(model, RoutingModel):
         model = load_model(model)
-    if model.model.kind != "linear":
+    if model.model.needs_torch:
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
     columns = output_columns(model.labels)
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
@@ -130,13 +129,14 @@ def route_file(
     inputs = itertools.chain(head, inputs)
     counts = {"rows": 0, "routed": 0, "review": 0}
     pool = None
-    _WORKER_MODEL = model
     try:
         if jobs > 1:
-            context = multiprocessing.get_context(_start_method())
-            pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(str(model.path),))
+            method = _start_method()
+            shared = model if method == "fork" else str(model.path)  # fork: workers share the loaded model
+            pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
+                                       initargs=(shared,))  # fmt: skip
         with TableWriter(output_path) as writer:
-            for chunk, routed in _routed_chunks(inputs, pool, jobs):
+            for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
                 _write(writer, output_frame(chunk, routed), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
@@ -146,7 +146,6 @@ def route_file(
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
-        _WORKER_MODEL = None
     return RouteSummary(
         output=Path(output_path),
         rows=counts["rows"],
@@ -158,14 +157,14 @@ def route_file(
     )
 
 
-def _routed_chunks(inputs, pool, jobs: int):
+def _routed_chunks(inputs, model: RoutingModel, pool, jobs: int):
     """(input chunk, routing columns) in input order; with a pool, at most ``jobs + 1`` chunks in flight.
 
     A worker's exception (or its death) is raised here, in the calling process.
     """
     if pool is None:
         for chunk, titles, texts in inputs:
-            yield chunk, _route_chunk(titles, texts)
+            yield chunk, route_rows(model, titles, texts)
         return
     pending: collections.deque = collections.deque()
     for chunk, titles, texts in inputs:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from classifier.errors import InputError
+from classifier.errors import InputError, MissingFileError
 from classifier.io import ERROR_COLUMN, read_table
 from classifier.text import normalize
 
@@ -21,8 +22,8 @@ SCHEMA = ("id", "channel", "title", "text", "time")
 STANDARD_HEADS = ("topic", "screening", "department", "urgent")
 DEFAULT_CHANNEL = "message_board"
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("COMPLAINT_ROUTER_DATA", ROOT / "data"))
+DATA_DIR = Path(os.environ.get("COMPLAINT_ROUTER_DATA") or str(resources.files("classifier.bundled_data")))
+"""``$COMPLAINT_ROUTER_DATA``, else the data installed inside the package (the repository's ``data/``)."""
 BUNDLED = {
     "topic": "messages_topic.csv.gz",
     "titles": "titles_topic.csv.gz",
@@ -41,7 +42,7 @@ def bundled_path(name: str) -> Path:
         raise ValueError(f"Unknown bundled data set {name!r}; expected one of {', '.join(BUNDLED)}.")
     path = DATA_DIR / BUNDLED[name]
     if not path.exists():
-        raise FileNotFoundError(f"Bundled data file missing: {path} (is this a complete checkout?)")
+        raise MissingFileError(f"Bundled data file missing: {path} (set COMPLAINT_ROUTER_DATA to the data folder, or reinstall).")
     return path
 
 

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from classifier.router import NO_DEPARTMENT, route_batch
+from classifier.errors import InputError
+from classifier.i18n import tr
+from classifier.plotting import pyplot
+from classifier.router import NO_DEPARTMENT, prepare, route_batch
 
 
 def head_metrics(y_true: Sequence[str], y_pred: Sequence[str], top3: Sequence[Sequence[str]]) -> dict:
@@ -70,10 +73,14 @@ def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: 
 
 
 def evaluate(model, frame: pd.DataFrame) -> dict:
-    """Route ``frame`` (message schema with label columns) and score every head the model and data share."""
+    """Route ``frame`` (message schema with label columns) and score every head the model and data share.
+
+    ``training_overlap`` counts the rows the model was trained on (None when the model does not record its
+    training rows): scores on them say nothing about new messages.
+    """
     shared = [h for h in model.labels if h in frame]
     if not shared:
-        raise ValueError(
+        raise InputError(
             f"The data has none of the model's label columns {list(model.labels)}; found columns {list(frame.columns)}."
         )
     decided, probs = route_batch(model, frame["title"].tolist(), frame["text"].tolist())
@@ -81,7 +88,21 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
     result["model_version"] = model.version
     result["rows"] = len(frame)
     result["rows_not_routable"] = int((decided["route_status"] != "ok").sum())
+    docs, reasons = prepare(frame["title"].tolist(), frame["text"].tolist())
+    result["training_overlap"] = model.training_overlap([d for d, r in zip(docs, reasons) if r is None])
     return result
+
+
+def overlap_warning(result: dict) -> str | None:
+    """A one-line warning when the evaluation rows include the model's training rows."""
+    overlap = result.get("training_overlap")
+    if not overlap:
+        return None
+    return tr(
+        f"警告：{result['rows']} 行评估数据中有 {overlap} 行是该模型的训练数据，这些行上的分数偏高，不能代表新留言上的表现。",
+        f"Warning: {overlap} of the {result['rows']} evaluation rows are training rows of this model; "
+        "scores on them are optimistic and say nothing about new messages.",
+    )
 
 
 SUMMARY_KEYS = ("n", "accuracy", "macro_f1", "weighted_f1", "top3_accuracy")
@@ -89,55 +110,63 @@ SUMMARY_KEYS = ("n", "accuracy", "macro_f1", "weighted_f1", "top3_accuracy")
 
 def summary_markdown(result: dict) -> str:
     """One Markdown table row per head with the headline metrics."""
-    lines = ["| head | " + " | ".join(SUMMARY_KEYS) + " |", "| --- |" + " --- |" * len(SUMMARY_KEYS)]
+    header = tr("| 标签列 | 行数 | 准确率 | 宏平均 F1 | 加权 F1 | 前三命中率 |", "| head | " + " | ".join(SUMMARY_KEYS) + " |")
+    lines = [header, "| --- |" + " --- |" * len(SUMMARY_KEYS)]
     for head, m in result["heads"].items():
         lines.append(f"| {head} | " + " | ".join("" if m[k] is None else str(m[k]) for k in SUMMARY_KEYS) + " |")
     return "\n".join(lines)
 
 
-def write_report(result: dict, directory: str | Path, title: str = "complaint-router evaluation") -> Path:
-    """Markdown report with per-class tables and one confusion-matrix PNG per head."""
-    import matplotlib
+def write_report(result: dict, directory: str | Path, title: str | None = None) -> Path:
+    """Markdown report (``report.md``), ``metrics.json`` and a confusion-matrix PNG per head.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-
+    Confusion matrices are normalised by row (the share of each true label's messages per predicted label)
+    and show the counts; axes carry the label names when a Chinese font is installed, numbers otherwise.
+    """
+    plt, has_cjk = pyplot()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    cjk = [f.name for f in font_manager.fontManager.ttflist if any(k in f.name for k in ("CJK", "Hei", "Song", "WenQuanYi"))]
-    if cjk:
-        plt.rcParams["font.sans-serif"] = [cjk[0]]
-    lines = [f"# {title}", "", f"Model: `{result.get('model_version', '?')}`  ",
-             f"Rows: {result.get('rows', '?')}, not routable: {result.get('rows_not_routable', 0)}", "",
-             summary_markdown(result), ""]  # fmt: skip
+    lines = [f"# {title or tr('complaint-router 评估报告', 'complaint-router evaluation')}", "",
+             tr("模型", "Model") + f": `{result.get('model_version', '?')}`  ",
+             tr(f"行数：{result.get('rows', '?')}，无法分派：{result.get('rows_not_routable', 0)}",
+                f"Rows: {result.get('rows', '?')}, not routable: {result.get('rows_not_routable', 0)}"), ""]  # fmt: skip
+    warning = overlap_warning(result)
+    if warning:
+        lines += [f"**{warning}**", ""]
+    lines += [summary_markdown(result), ""]
     for head, m in result["heads"].items():
         if not m["labels"]:
             continue
-        lines += [f"## {head}", "", "| label | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"## {head}", "", tr("| 标签 | 精确率 | 召回率 | F1 | 行数 |", "| label | precision | recall | F1 | support |"),
+                  "| --- | --- | --- | --- | --- |"]  # fmt: skip
         lines += [f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |"
                   for label, c in m["per_class"].items()]  # fmt: skip
-        figure, axis = plt.subplots(figsize=(1 + 0.45 * len(m["labels"]), 1 + 0.4 * len(m["labels"])))
-        matrix = np.array(m["confusion"])
-        axis.imshow(matrix, cmap="Blues")
-        ticks = range(len(m["labels"]))
-        names = m["labels"] if cjk else [f"{i}" for i in ticks]
-        axis.set_xticks(ticks, names, rotation=90, fontsize=7)
-        axis.set_yticks(ticks, names, fontsize=7)
-        for (i, j), value in np.ndenumerate(matrix):
-            if value:
-                axis.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                          color="white" if value > matrix.max() / 2 else "black")  # fmt: skip
-        axis.set_xlabel("predicted")
-        axis.set_ylabel("true")
-        axis.set_title(f"{head}: confusion matrix")
-        figure.tight_layout()
-        figure.savefig(directory / f"confusion_{head}.png", dpi=110)
-        plt.close(figure)
-        lines += ["", f"![confusion matrix of {head}](confusion_{head}.png)", ""]
-        if not cjk:
-            lines += ["Axis numbers: " + ", ".join(f"{i} = {label}" for i, label in enumerate(m["labels"])), ""]
+        _confusion_png(plt, m, head, directory / f"confusion_{head}.png", has_cjk)
+        lines += ["", f"![{tr('混淆矩阵', 'confusion matrix')} {head}](confusion_{head}.png)", ""]
+        if not has_cjk:
+            lines += [tr("坐标编号：", "Axis numbers: ") + ", ".join(f"{i} = {label}" for i, label in enumerate(m["labels"])), ""]
     (directory / "report.md").write_text("\n".join(lines), encoding="utf-8")
     (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     return directory / "report.md"
 
+
+def _confusion_png(plt, m: dict, head: str, path: Path, has_cjk: bool) -> None:
+    counts = np.array(m["confusion"])
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = len(m["labels"])
+    figure, axis = plt.subplots(figsize=(2.5 + 0.55 * size, 2 + 0.45 * size))
+    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ticks = range(size)
+    names = m["labels"] if has_cjk else [str(i) for i in ticks]
+    axis.set_xticks(ticks, names, rotation=90, fontsize=7)
+    axis.set_yticks(ticks, names, fontsize=7)
+    for (i, j), value in np.ndenumerate(counts):
+        if value:
+            axis.text(j, i, f"{shares[i, j]:.0%}\n{value}", ha="center", va="center", fontsize=5,
+                      color="white" if shares[i, j] > 0.5 else "black")  # fmt: skip
+    axis.set_xlabel(tr("预测", "predicted"))
+    axis.set_ylabel(tr("真实（按行归一化）", "true (row-normalised)"))
+    axis.set_title(tr(f"{head}：混淆矩阵", f"{head}: confusion matrix"))
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from classifier.errors import InputError
+from classifier.errors import InputError, MissingFileError
 
 TEXT_COLUMNS = (
     "text", "留言详情", "content", "内容", "诉求内容", "留言内容", "来信内容", "诉求", "问题描述",
@@ -382,7 +382,7 @@ def open_table(path: str | Path, *, text_col: str | None = None, title_col: str 
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"Input file not found: {path}")
+        raise MissingFileError(f"Input file not found: {path}")
     if path.is_dir():
         raise InputError(f"Input {path} is a folder: expected a table file.")
     fmt, gzipped = table_format(path)

@@ -1,37 +1,48 @@
 """The routing decision: from per-head probabilities to screening, department, review flag and status.
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
-rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords), make the department
-follow the screening decision (纪检监察 goes to 纪委监委, 无效 gets no department, 信访局 only for 信访事项), and
-flag rows whose confidence is under the head's review threshold.
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords, the danger lexicon
+for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委, 无效 gets no
+department, 信访局 only for 信访事项), and flag rows whose confidence is under the review threshold of their head
+and predicted label. Training tunes the rules and thresholds with these same functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from classifier.text import has_han, normalize
+from classifier.text import has_han, normalize, resource_lines
 
 INVALID = "无效"
 NO_DEPARTMENT = "无"
 LINKED = {"纪检监察": "纪委监委", INVALID: NO_DEPARTMENT}
 """Screening categories that fix the department."""
 PETITION, PETITION_OFFICE = "信访事项", "信访局"
-REVIEW_HEADS = ("screening", "department")
+DECISION_HEADS = ("screening", "department")
+"""Heads whose doubt sends a message to review (for a model with neither: all its heads)."""
+URGENT, URGENT_YES = "urgent", "是"
 MAX_INPUT_CHARS = 1_000_000
-OUTPUT_COLUMNS = (
-    "screening", "screening_confidence", "department", "department_confidence", "department_top3",
-    "topic", "topic_confidence", "needs_review", "route_status", "model_version",
-)  # fmt: skip
 
 
 def output_columns(labels: dict[str, list[str]]) -> list[str]:
-    """The routing columns for a model with these heads: ``OUTPUT_COLUMNS`` plus a pair per other head."""
-    extra = [head for head in labels if head not in ("screening", "department", "topic")]
-    return list(OUTPUT_COLUMNS) + [c for head in extra for c in (head, f"{head}_confidence")]
+    """The routing columns of a model with these heads, in order.
+
+    ``screening``/``department``/``topic`` come first when the model has them (``department`` with
+    ``department_top3``), then a ``<head>, <head>_confidence`` pair for every other head, then
+    ``needs_review``, ``route_status`` and ``model_version``.
+    """
+    columns = []
+    for head in ("screening", "department", "topic"):
+        if head in labels:
+            columns += [head, f"{head}_confidence"] + (["department_top3"] if head == "department" else [])
+    for head in labels:
+        if head not in ("screening", "department", "topic"):
+            columns += [head, f"{head}_confidence"]
+    return columns + ["needs_review", "route_status", "model_version"]
 
 
 def check_text(title: object, text: object) -> str | None:
@@ -70,6 +81,19 @@ def is_garbage(doc: str) -> bool:
     return len(compact) >= 4 and len(set(compact[:64])) == 1 and len(set(doc.replace(" ", ""))) == 1
 
 
+@lru_cache(maxsize=1)
+def danger_counter():
+    """Phrase counter of the danger lexicon (``resources/danger.txt``): immediate risks that make a message urgent."""
+    from classifier.features import PhraseCounter
+
+    return PhraseCounter(sorted(set(resource_lines("danger.txt"))))
+
+
+def danger_hits(docs: list[str]) -> np.ndarray:
+    """True for documents that name an immediate danger of the lexicon."""
+    return danger_counter().counts(docs).sum(axis=1) > 0
+
+
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_rows: int = 20) -> float:
     """The lowest confidence above which the rows' precision is at least ``target`` (1.0 when none is)."""
     if len(confidence) == 0:
@@ -82,6 +106,33 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float,
         return 1.0
     last = ok.max()
     return 0.0 if last == len(order) - 1 else float(confidence[order][last])
+
+
+def threshold_of(thresholds: dict, head: str, predicted: np.ndarray) -> np.ndarray:
+    """The review threshold of every row: the head's number, or the one of the row's predicted label."""
+    value = thresholds.get(head, 0.0)
+    if isinstance(value, dict):
+        return np.array([value.get(label, value.get("", 0.0)) for label in predicted], dtype=float)
+    return np.full(len(predicted), float(value))
+
+
+def review_confidence(decided: pd.DataFrame, head: str) -> np.ndarray:
+    """The confidence a head's review threshold applies to; for ``department``, a message screened 无效 (no
+    department) counts with its screening confidence."""
+    confidence = pd.to_numeric(decided[f"{head}_confidence"], errors="coerce")
+    if head == "department" and "screening_confidence" in decided:
+        confidence = confidence.fillna(pd.to_numeric(decided["screening_confidence"], errors="coerce"))
+    return confidence.fillna(0.0).to_numpy(dtype=float)
+
+
+def review_label(decided: pd.DataFrame, head: str) -> np.ndarray:
+    """The label a head's review threshold is chosen for (``无`` for a message with no department)."""
+    predicted = decided[head].to_numpy(dtype=object)
+    return np.where(predicted == "", NO_DEPARTMENT, predicted) if head == "department" else predicted
+
+
+def review_heads(labels: dict) -> tuple[str, ...]:
+    return tuple(h for h in DECISION_HEADS if h in labels) or tuple(labels)
 
 
 def _renormalise(p: np.ndarray) -> np.ndarray:
@@ -135,13 +186,26 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
 
 
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
-    """Probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised (catalogue keyword rule).
-
-    A screening category linked to a department (纪检监察 to 纪委监委) is boosted by that department's hits.
-    """
+    """Probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised (catalogue keyword rule)."""
     if not weight:
         return p
     return _renormalise(p * np.exp(weight * np.minimum(hits, 3)))
+
+
+def _urgent_decision(p: np.ndarray, names: list[str], rule: dict, danger: np.ndarray | None):
+    """``urgent``: 是 when its probability reaches the rule's threshold (chosen for recall) or the danger
+    lexicon fires; the confidence is the probability of the chosen label (at least the lexicon's measured
+    precision for a lexicon-made 是)."""
+    yes = names.index(URGENT_YES)
+    p_yes = p[:, yes].copy()
+    if danger is not None and rule.get("lexicon_precision") is not None:
+        p_yes[danger] = np.maximum(p_yes[danger], float(rule["lexicon_precision"]))
+    chosen = (p_yes >= float(rule.get("threshold", 0.5))) | (danger if danger is not None else False)
+    others = p.copy()
+    others[:, yes] = -1
+    best = np.where(chosen, yes, others.argmax(axis=1) if len(p) else 0)
+    confidence = np.where(chosen, p_yes, p[np.arange(len(p)), best])
+    return best, confidence
 
 
 def decide(
@@ -149,42 +213,47 @@ def decide(
     labels: dict[str, list[str]],
     docs: list[str],
     *,
-    thresholds: dict[str, float],
+    thresholds: dict,
+    rules: dict,
     keyword_hits: np.ndarray | None = None,
-    keyword_weight: float = 0.0,
 ) -> pd.DataFrame:
-    """Decisions for rows that reached the model (``docs`` normalised), one output row each."""
+    """Decisions for rows that reached the model (``docs`` normalised), one output row each.
+
+    ``rules``: ``keyword_weight`` (catalogue keyword boost) and, for the ``urgent`` head, ``urgent``
+    (``threshold`` on the probability of 是 and the danger lexicon's ``lexicon_precision``).
+    """
     n = len(docs)
     out = pd.DataFrame(index=range(n))
     probs = {head: p.copy() for head, p in probs.items()}
     screening = probs.get("screening")
     department = probs.get("department")
     s_labels, d_labels = labels.get("screening", []), labels.get("department", [])
-    if department is not None and keyword_hits is not None:
-        department = probs["department"] = keyword_boost(department, keyword_hits, keyword_weight)
-        if screening is not None:
-            linked = [(s_labels.index(c), d_labels.index(d)) for c, d in LINKED.items() if c in s_labels and d in d_labels]
+    weight = float(rules.get("keyword_weight") or 0.0)
+    if department is not None and keyword_hits is not None and weight:
+        department = probs["department"] = keyword_boost(department, keyword_hits, weight)
+        if screening is not None:  # a screening category linked to a department is boosted by its hits
             hits = np.zeros((n, len(s_labels)))
-            for a, b in linked:
-                hits[:, a] = keyword_hits[:, b]
-            screening = probs["screening"] = keyword_boost(screening, hits, keyword_weight)
+            for category, linked in LINKED.items():
+                if category in s_labels and linked in d_labels:
+                    hits[:, s_labels.index(category)] = keyword_hits[:, d_labels.index(linked)]
+            screening = probs["screening"] = keyword_boost(screening, hits, weight)
     garbage = np.zeros(n, dtype=bool)
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
         if garbage.any():
             screening[garbage] = 0.0
             screening[garbage, s_labels.index(INVALID)] = 1.0
-    review = garbage.copy()
     for head, p in probs.items():
-        names = labels[head]
         if head == "department":
             continue
-        best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
-        confidence = p[np.arange(n), best] if n else np.zeros(0)
+        names = labels[head]
+        if head == URGENT and URGENT_YES in names and rules.get("urgent"):
+            best, confidence = _urgent_decision(p, names, rules["urgent"], danger_hits(docs) if n else None)
+        else:
+            best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
+            confidence = p[np.arange(n), best] if n else np.zeros(0)
         out[head] = [names[j] for j in best]
         out[f"{head}_confidence"] = np.round(confidence.astype(float), 4)
-        if head in REVIEW_HEADS or not set(REVIEW_HEADS) & set(probs):
-            review |= confidence < thresholds.get(head, 0.0)
     if department is not None:
         primary = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
         confidence = department[np.arange(n), primary]
@@ -201,21 +270,20 @@ def decide(
         out["department"] = [d_labels[j] for j in primary]
         out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
         out["department_top3"] = _top3(d_labels, department, primary)
-        review |= confidence < thresholds.get("department", 0.0)
         if screening is not None:
             no_department = out["screening"].eq(INVALID).to_numpy()
             out.loc[no_department, ["department", "department_confidence", "department_top3"]] = ""
+    review = garbage.copy()
+    for head in review_heads(labels):
+        if head in out:
+            review |= review_confidence(out, head) < threshold_of(thresholds, head, review_label(out, head))
     out["needs_review"] = review
     return out
 
 
-def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:
-    """Output columns for one batch of rows, in order: decisions for usable rows, ``error: …`` for the rest."""
-    return route_batch(model, titles, texts)[0]
-
-
 def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """``route_rows`` plus the model's raw probabilities for the routable rows (in row order)."""
+    """Output columns for one batch of rows, in order (decisions for usable rows, ``error: …`` for the rest),
+    and the model's raw probabilities for the routable rows (in row order)."""
     docs, reasons = prepare(titles, texts)
     good = [i for i, reason in enumerate(reasons) if reason is None]
     columns = {name: np.full(len(docs), "", dtype=object) for name in output_columns(model.labels)}
@@ -223,11 +291,8 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
     if good:
         good_docs = [docs[i] for i in good]
         probs = model.predict_proba(good_docs)
-        hits = None
-        weight = float(model.rules.get("keyword_weight", 0.0) or 0.0)
-        if weight and model.catalogue is not None and "department" in probs:
-            hits = model.catalogue.keyword_hits(good_docs, model.labels["department"])
-        decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, keyword_hits=hits, keyword_weight=weight)
+        decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, rules=model.rules,
+                         keyword_hits=catalogue_hits(model, good_docs))  # fmt: skip
         for name in decided.columns:
             columns[name][good] = decided[name].to_numpy()
         columns["route_status"][good] = "ok"
@@ -236,5 +301,16 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
             columns["route_status"][i] = f"error: {reason}"
             columns["needs_review"][i] = True
     columns["model_version"][:] = model.version
-    frame = pd.DataFrame(columns)
-    return frame, probs
+    return pd.DataFrame(columns), probs
+
+
+def catalogue_hits(model, docs: list[str]) -> np.ndarray | None:
+    """Catalogue keyword counts (documents x departments) when the model uses the keyword rule."""
+    if not model.rules.get("keyword_weight") or model.catalogue is None or "department" not in model.labels:
+        return None
+    return model.catalogue.keyword_hits(docs, model.labels["department"])
+
+
+def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:
+    """The output columns for one batch of rows, in order."""
+    return route_batch(model, titles, texts)[0]

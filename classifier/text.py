@@ -67,22 +67,24 @@ def has_han(text: str) -> bool:
     return _HAN.search(text) is not None
 
 
-def _resource_lines(name: str) -> list[str]:
+def resource_lines(name: str) -> list[str]:
+    """Non-empty, stripped lines of a resource file of the package; lines starting with ``# `` are comments."""
     body = resources.files("classifier.resources").joinpath(name).read_text(encoding="utf-8")
-    return [line.strip() for line in body.splitlines() if line.strip()]
+    lines = (line.strip() for line in body.splitlines())
+    return [line for line in lines if line and not line.startswith("# ")]
 
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """Function words and punctuation dropped from word features."""
-    return frozenset(_resource_lines("stopwords.txt")) | {" "}
+    return frozenset(resource_lines("stopwords.txt")) | {" "}
 
 
 @lru_cache(maxsize=1)
 def user_words() -> tuple[tuple[str, int, str], ...]:
     """Domain terms and department names added to jieba's dictionary: (word, frequency, tag)."""
     words = []
-    for line in _resource_lines("userdict.txt"):
+    for line in resource_lines("userdict.txt"):
         word, freq, tag = line.split()
         words.append((word, int(freq), tag))
     return tuple(words)
@@ -90,12 +92,14 @@ def user_words() -> tuple[tuple[str, int, str], ...]:
 
 @lru_cache(maxsize=2)
 def _segmenter(name: str):
+    """A segmenter of our own (the user dictionary added to a private instance, never to jieba's global one)."""
     if name == "rjieba":
         import rjieba
 
+        tokenizer = rjieba.Jieba()
         for word, freq, tag in user_words():
-            rjieba.add_word(word, freq, tag)
-        return lambda text: rjieba.cut(text, False)
+            tokenizer.add_word(word, freq, tag)
+        return lambda text: tokenizer.cut(text, False)
     if name == "jieba":
         import logging
 

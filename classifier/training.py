@@ -9,14 +9,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from classifier.artifact import load_model, save_model
+from classifier.artifact import save_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs
+from classifier.errors import InputError
 from classifier.evaluate import score_decisions
-from classifier.router import REVIEW_HEADS, choose_threshold, decide, prepare
+from classifier.models import model_class
+from classifier.router import (
+    URGENT, URGENT_YES, choose_threshold, danger_hits, decide, prepare, review_confidence, review_heads, review_label,
+    threshold_of,
+)  # fmt: skip
 
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+MIN_CLASS_ROWS = 20
+"""Validation rows a predicted label needs for a review threshold of its own."""
 
 
 @dataclass
@@ -34,11 +41,11 @@ def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
     if label_cols:
         missing = [c for c in label_cols if c not in frame]
         if missing:
-            raise ValueError(f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}.")
+            raise InputError(f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}.")
         return list(dict.fromkeys(label_cols))
     heads = [h for h in STANDARD_HEADS if h in frame and frame[h].ne("").any()]
     if not heads:
-        raise ValueError(
+        raise InputError(
             f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {list(frame.columns)}."
         )
     return heads
@@ -58,29 +65,57 @@ def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int
 
 
 def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str]):
-    if config.model == "linear":
-        from classifier.linear import LinearModel
-
-        return LinearModel(config).fit(docs, targets, vocabulary_docs)
-    if config.model == "bert":
-        from classifier.bert import BertModel
-
-        return BertModel(config).fit(docs, targets)
-    from classifier.ensemble import EnsembleModel
-
-    return EnsembleModel.from_models(config, load_model(config.linear_model), load_model(config.bert_model))
+    return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs)
 
 
-def _confidence(decided: pd.DataFrame, head: str) -> np.ndarray:
-    """A head's decision confidences; a message screened 无效 has no department, its screening confidence stands in."""
-    confidence = pd.to_numeric(decided[f"{head}_confidence"], errors="coerce")
-    if head == "department" and "screening_confidence" in decided:
-        confidence = confidence.fillna(decided["screening_confidence"].astype(float))
-    return confidence.fillna(0.0).to_numpy(dtype=float)
+def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target: float) -> dict[str, dict[str, float]]:
+    """Review thresholds per head and predicted label, for ``target`` precision on the validation rows.
+
+    A label predicted on fewer than ``MIN_CLASS_ROWS`` validation rows gets the head's threshold (key ``""``).
+    """
+    thresholds = {}
+    for head in review_heads(labels):
+        gold = truth[head].to_numpy(dtype=object) if head in truth else np.array([""] * len(decided), dtype=object)
+        rows = np.flatnonzero(gold != "")
+        if head not in decided or rows.size == 0:
+            continue
+        predicted = review_label(decided, head)[rows]
+        confidence = review_confidence(decided, head)[rows]
+        correct = predicted == gold[rows]
+        per_label = {"": round(choose_threshold(confidence, correct, target), 4)}
+        for label in np.unique(predicted):
+            mine = predicted == label
+            if mine.sum() >= MIN_CLASS_ROWS:
+                per_label[str(label)] = round(choose_threshold(confidence[mine], correct[mine], target), 4)
+        thresholds[head] = per_label
+    return thresholds
+
+
+def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float) -> dict | None:
+    """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
+    that, with the lexicon, reaches ``recall`` of 是 on the validation rows."""
+    if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
+        return None
+    gold = truth[URGENT].to_numpy(dtype=object)
+    rows = np.flatnonzero(gold != "")
+    positive = gold[rows] == URGENT_YES
+    danger = danger_hits([docs[i] for i in rows])
+    precision = float(positive[danger].mean()) if danger.any() else None
+    p_yes = probs[URGENT][rows, labels[URGENT].index(URGENT_YES)]
+    threshold = 0.5
+    if positive.any():
+        for candidate in np.unique(np.round(p_yes, 4))[::-1]:
+            threshold = float(candidate)
+            if ((p_yes >= candidate) | danger)[positive].mean() >= recall:
+                break
+    return {"threshold": min(threshold, 0.5), "lexicon_precision": None if precision is None else round(precision, 4)}
 
 
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
-    """Keyword weight, review thresholds and metrics from validation rows."""
+    """Rules (keyword weight, urgent rule), review thresholds and metrics from validation rows.
+
+    The decisions are made by the router itself (``classifier.router.decide``), with the candidate rules.
+    """
     probs = model.predict_proba(docs)
     labels = model.labels
     hits = None
@@ -88,33 +123,28 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     if catalogue is not None and "department" in labels:
         hits = catalogue.keyword_hits(docs, labels["department"])
         weights = [config.keyword_weight] if config.keyword_weight is not None else list(KEYWORD_WEIGHTS)
+    rules: dict = {}
+    urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall)
+    if urgent is not None:
+        rules["urgent"] = urgent
     best = None
     for weight in weights:
-        decided = decide(probs, labels, docs, thresholds={}, keyword_hits=hits, keyword_weight=weight)
+        candidate = {**rules, "keyword_weight": weight}
+        decided = decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits)
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
         key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
         if best is None or key > best[0] + 1e-9:
-            best = (key, weight, decided, scores)
-    _, weight, decided, scores = best
-    thresholds = {}
-    for head in labels:
-        gold = truth[head].to_numpy() if head in truth else np.array([""] * len(docs))
-        rows = np.flatnonzero(gold != "")
-        if head not in decided or rows.size == 0:
-            continue
-        predicted = decided[head].to_numpy()[rows]
-        if head == "department":
-            predicted = np.where(predicted == "", "无", predicted)
-        confidence = _confidence(decided, head)[rows]
-        thresholds[head] = round(choose_threshold(confidence, predicted == gold[rows], config.review_precision), 4)
+            best = (key, candidate, decided, scores)
+    _, rules, decided, scores = best
+    thresholds = _thresholds(decided, truth, labels, config.review_precision)
+    kept = np.ones(len(decided), dtype=bool)
+    for head, per_label in thresholds.items():
+        kept &= review_confidence(decided, head) >= threshold_of(thresholds, head, review_label(decided, head))
     for head in thresholds:
         if head in scores:
-            review_set = REVIEW_HEADS if set(REVIEW_HEADS) & set(labels) else tuple(labels)
-            if head in review_set:
-                kept = _confidence(decided, head) >= thresholds[head]
-                scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
-    return scores, thresholds, {"keyword_weight": weight}
+            scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
+    return scores, thresholds, rules
 
 
 def train(
@@ -137,20 +167,17 @@ def train(
     frame = frame[usable].reset_index(drop=True)
     docs = [d for d, ok in zip(docs, usable) if ok]
     if len(frame) < 4:
-        raise ValueError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
+        raise InputError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
     train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
     progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)}")
     model = _fit(config, [docs[i] for i in train_rows], {h: t[train_rows] for h, t in targets.items()}, vocabulary_docs)
-    if config.model == "ensemble":  # the two parts are trained already: tune their per-head weights here
-        model.tune([docs[i] for i in valid_rows], {h: t[valid_rows] for h, t in targets.items()})
-        progress(f"ensemble weights of the linear model per head: {model.weights_}")
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
     )
     for head, m in metrics.items():
         progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")
-    if config.refit_full and config.model != "ensemble":
+    if config.refit_full:
         progress("refitting on all rows")
         model = _fit(config, docs, targets, vocabulary_docs)
     training_data = {
@@ -162,7 +189,7 @@ def train(
         "metrics_on": "validation split, before the refit on all rows" if config.refit_full else "validation split",
     }
     path = save_model(model, out, config=config, catalogue=catalogue, training_data=training_data,
-                      metrics={"validation": metrics}, thresholds=thresholds, rules=rules)  # fmt: skip
+                      metrics={"validation": metrics}, thresholds=thresholds, rules=rules, training_docs=docs)  # fmt: skip
     return TrainResult(path, metrics, thresholds, len(frame), skipped, heads)
 
 
@@ -180,7 +207,7 @@ def train_files(
     The department catalogue is ``catalogue`` or, when not given, the bundled ``data/departments.json``.
     """
     if not data:
-        raise ValueError("No training data given: pass at least one --data FILE.")
+        raise InputError("No training data given: pass at least one --data FILE.")
     columns = {"text_col": config.text_col, "title_col": config.title_col}
     frame = pd.concat([load_messages(p, **columns) for p in data], ignore_index=True).fillna("").astype(str)
     vocabulary = [doc for path in unlabelled for doc in message_docs(load_messages(path, **columns))]

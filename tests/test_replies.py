@@ -29,6 +29,12 @@ BRUSHOFF_REPLY = "网友您好！您反映的问题我们高度重视，正在�
 DODGE_REPLY = "网友您好！我局一直重视物业管理工作，近年来开展了物业服务星级评定，全市物业服务水平明显提升。感谢您的监督！"
 
 
+@pytest.fixture(autouse=True)
+def chinese_reasons(monkeypatch):
+    """Reasons and reports are checked in Chinese, the default; English is tested where asked for."""
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+
+
 def test_lexicon_sections_and_sources():
     lex = lexicon()
     assert "正在研究" in lex.brushoff and "已责令" in lex.done_action
@@ -196,7 +202,8 @@ def test_report_ranks_departments_by_share_of_poor(tmp_path, monkeypatch):
 def test_report_without_a_chinese_font_numbers_the_departments(tmp_path, monkeypatch):
     from classifier.replies import report
 
-    monkeypatch.setattr(report, "_cjk_font", lambda: None)
+    plt, _ = report._pyplot()
+    monkeypatch.setattr(report, "_pyplot", lambda: (plt, False))
     text = write_report(_summary(tmp_path), tmp_path / "report").read_text(encoding="utf-8")
     assert "1 = 住建局" in text
 

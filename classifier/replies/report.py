@@ -32,15 +32,11 @@ def ranking(summary: ReplySummary) -> list[dict]:
     return sorted(rows, key=lambda r: (r["replies"] < MIN_REPLIES_RANKED, -r["poor_share"], -r["replies"], r["department"]))
 
 
-def _cjk_font():
-    """A font with Chinese glyphs if one is installed (fc-list :lang=zh), else None."""
-    from matplotlib import font_manager
+def _pyplot():
+    """``(pyplot, has_chinese_font)`` from the project's plotting helper (Agg backend, a CJK font if installed)."""
+    from classifier.plotting import pyplot
 
-    for font in font_manager.fontManager.ttflist:
-        if any(key in font.name for key in ("Noto Sans CJK", "Noto Serif CJK", "WenQuanYi", "Source Han", "SimHei",
-                                            "Microsoft YaHei", "PingFang", "Heiti", "AR PL")):  # fmt: skip
-            return font.name
-    return None
+    return pyplot()
 
 
 def _matplotlib_at_least(major: int, minor: int) -> bool:
@@ -52,35 +48,29 @@ def _matplotlib_at_least(major: int, minor: int) -> bool:
 
 def plot_days(rows: list[dict], path: Path) -> bool:
     """Box plot of working days to reply per department; True when department names could be drawn in Chinese."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = _cjk_font()
+    plt, font = _pyplot()
     shown = [r for r in rows if r["days"].size]
-    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"]} if font else {}):
-        figure, axis = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(shown), 1)))
-        if shown:
-            horizontal = {"orientation": "horizontal"} if _matplotlib_at_least(3, 10) else {"vert": False}
-            axis.boxplot([r["days"] for r in shown], showfliers=True, flierprops={"markersize": 2}, **horizontal)
-            labels = [r["department"] if font else str(i + 1) for i, r in enumerate(shown)]
-            axis.set_yticks(range(1, len(shown) + 1), labels, fontsize=8)
-            axis.invert_yaxis()
-            axis.set_xscale("symlog", linthresh=10)
-            top = max(float(r["days"].max()) for r in shown)
-            ticks = [t for t in (0, 5, 10, 15, 30, 60, 100, 200, 500, 1000, 2000) if t <= max(top, 15)]
-            axis.set_xticks(ticks, [str(t) for t in ticks])
-            axis.set_xlim(left=-0.5)
-            for days, style in ((1, ":"), (5, "--"), (15, "-.")):  # deadline classes A, B, C
-                axis.axvline(days, color="grey", linestyle=style, linewidth=0.8)
-        axis.set_xlabel(tr("答复用时（工作日；虚线为A/B/C类时限1/5/15天）", "working days to reply (dashed: deadlines 1/5/15)")
-                        if font else "working days to reply (dashed: deadlines 1/5/15)")  # fmt: skip
-        axis.set_title(tr("各部门答复用时", "Days to reply per department") if font else "Days to reply per department")
-        figure.tight_layout()
-        figure.savefig(path, dpi=110)
-        plt.close(figure)
-    return font is not None
+    figure, axis = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(shown), 1)))
+    if shown:
+        horizontal = {"orientation": "horizontal"} if _matplotlib_at_least(3, 10) else {"vert": False}
+        axis.boxplot([r["days"] for r in shown], showfliers=True, flierprops={"markersize": 2}, **horizontal)
+        labels = [r["department"] if font else str(i + 1) for i, r in enumerate(shown)]
+        axis.set_yticks(range(1, len(shown) + 1), labels, fontsize=8)
+        axis.invert_yaxis()
+        axis.set_xscale("symlog", linthresh=10)
+        top = max(float(r["days"].max()) for r in shown)
+        ticks = [t for t in (0, 5, 10, 15, 30, 60, 100, 200, 500, 1000, 2000) if t <= max(top, 15)]
+        axis.set_xticks(ticks, [str(t) for t in ticks])
+        axis.set_xlim(left=-0.5)
+        for days, style in ((1, ":"), (5, "--"), (15, "-.")):  # deadline classes A, B, C
+            axis.axvline(days, color="grey", linestyle=style, linewidth=0.8)
+    axis.set_xlabel(tr("答复用时（工作日；虚线为A/B/C类时限1/5/15天）", "working days to reply (dashed: deadlines 1/5/15)")
+                    if font else "working days to reply (dashed: deadlines 1/5/15)")  # fmt: skip
+    axis.set_title(tr("各部门答复用时", "Days to reply per department") if font else "Days to reply per department")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return font
 
 
 def _fmt(value, pattern: str) -> str:
