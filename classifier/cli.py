@@ -347,5 +347,56 @@ def pretrain(
                   f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})"))  # fmt: skip
 
 
+# --- replies: check departments' replies (relevance, completeness, brush-offs, timeliness) ---------------------
+
+def _column_option(flag: str, zh: str, en: str):
+    return typer.Option(flag, help=tr(f"{zh}（默认按列名识别）", f"{en} (default: detected by name)."))
+
+
+@app.command(help=tr("检查部门答复：相关性、完整性、敷衍套话、具体措施、是否按时，给出好/一般/差及理由。",
+                     "Check departments' replies: relevance, completeness, brush-offs, actions, timeliness; "
+                     "grade each good/acceptable/poor with its reasons."))  # fmt: skip
+@user_errors
+def replies(
+    input: Annotated[Path, typer.Argument(help=tr("含留言和答复的表格（CSV、TSV、XLSX、JSONL，可为 .gz）。",
+                                                  "Table of messages and replies (CSV, TSV, XLSX, JSONL, optionally .gz)."))],  # fmt: skip
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。", "Output file; format from its extension."))],
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写报告（Markdown + PNG）。", "Write the Markdown + PNG report here."))] = None,
+    model: ModelOption = None,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    reply_col: Annotated[Optional[str], _column_option("--reply-col", "答复列", "Reply column")] = None,
+    time_col: Annotated[Optional[str], _column_option("--time-col", "留言时间列", "Message time column")] = None,
+    reply_time_col: Annotated[Optional[str], _column_option("--reply-time-col", "答复时间列", "Reply time column")] = None,
+    department_col: Annotated[Optional[str], _column_option("--department-col", "承办单位列", "Department column")] = None,
+    lang: Annotated[Optional[str], typer.Option("--lang", help=tr("理由和报告的语言：zh 或 en。", "Language of reasons and report: zh or en."))] = None,
+) -> None:
+    """Score every reply of INPUT into OUTPUT, one output row per input row, with an optional report."""
+    from classifier.replies import check_replies, write_report
+
+    if lang is not None and lang not in LANGUAGES:
+        fail(tr(f"--lang 只能是 zh 或 en，收到 {lang!r}。", f"--lang must be zh or en, got {lang!r}."))
+    previous = os.environ.get(LANGUAGE_VARIABLE)
+    if lang is not None:
+        os.environ[LANGUAGE_VARIABLE] = lang
+    try:
+        with _sigterm_as_interrupt():
+            summary = check_replies(input, output, model=model, text_col=text_col, title_col=title_col,
+                                    reply_col=reply_col, time_col=time_col, reply_time_col=reply_time_col,
+                                    department_col=department_col)  # fmt: skip
+            if report is not None:
+                path = write_report(summary, report, title=tr(f"{input.name} 答复质量检查", f"Reply check of {input.name}"))
+                typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
+        q = summary.qualities
+        typer.echo(tr(f"{summary.rows}行 -> {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
+                      f"{summary.rows} rows -> {summary.output}: {summary.replies} replies, good {q['good']}, "
+                      f"acceptable {q['acceptable']}, poor {q['poor']} ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+    finally:
+        if previous is None:
+            os.environ.pop(LANGUAGE_VARIABLE, None)
+        else:
+            os.environ[LANGUAGE_VARIABLE] = previous
+
+
 if __name__ == "__main__":
     app()
