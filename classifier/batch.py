@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +37,7 @@ class RouteSummary:
     needs_review: int
     seconds: float
     model_version: str
+    masked: dict[str, int] = field(default_factory=dict)
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -104,11 +105,14 @@ def route_file(
     jobs: int = 1,
     chunk_size: int = 2000,
     on_progress: Callable[[int], None] = lambda rows: None,
+    mask_pii: bool = False,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
+    ``mask_pii`` masks personal data in the title and text columns of the output, after routing
+    (``classifier.privacy``); ``RouteSummary.masked`` counts the pieces per kind.
     Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
     """
     global _WORKER_MODEL
@@ -129,6 +133,7 @@ def route_file(
         jobs = 1  # one chunk: no gain from starting processes
     inputs = itertools.chain(head, inputs)
     counts = {"rows": 0, "routed": 0, "review": 0}
+    masked: collections.Counter = collections.Counter()
     pool = None
     _WORKER_MODEL = model
     try:
@@ -137,6 +142,8 @@ def route_file(
             pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(str(model.path),))
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, pool, jobs):
+                if mask_pii:
+                    chunk = _masked(chunk, [table.title_col, table.text_col], masked)
                 _write(writer, output_frame(chunk, routed), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
@@ -155,6 +162,7 @@ def route_file(
         needs_review=counts["review"],
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
+        masked=dict(masked),
     )
 
 
@@ -176,6 +184,14 @@ def _routed_chunks(inputs, pool, jobs: int):
     while pending:
         done, future = pending.popleft()
         yield done, future.result()
+
+
+def _masked(chunk: pd.DataFrame, columns: list, counts: collections.Counter) -> pd.DataFrame:
+    from classifier.privacy import mask_frame
+
+    chunk, found = mask_frame(chunk, [c for c in columns if c])
+    counts.update(found)
+    return chunk
 
 
 def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:

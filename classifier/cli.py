@@ -102,6 +102,7 @@ def route(
     title_col: TitleColOption = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = all cores).")] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Rows per chunk.")] = 2000,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
 ) -> None:
     """Screen and route every message of INPUT into OUTPUT, one output row per input row."""
     from classifier.batch import route_file
@@ -110,7 +111,7 @@ def route(
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
-                             jobs=jobs, chunk_size=chunk_size, on_progress=progress)  # fmt: skip
+                             jobs=jobs, chunk_size=chunk_size, on_progress=progress, mask_pii=mask_pii)  # fmt: skip
     finally:
         progress.close()
     typer.echo(
@@ -118,6 +119,8 @@ def route(
         f"{summary.needs_review} need review ({summary.seconds:.1f} s, model {summary.model_version})",
         err=True,
     )
+    if mask_pii:
+        typer.echo(_masked_line(summary.masked), err=True)
 
 
 @app.command()
@@ -240,3 +243,45 @@ def predict(
     if result["top_terms"]:
         lines.append("top terms:   " + ", ".join(f"{t['term']} ({t['weight']:+.3f})" for t in result["top_terms"]))
     typer.echo("\n".join(lines))
+
+
+# --- personal data and the HTTP service (issue 11) ---------------------------------------------------------------
+from classifier.i18n import tr  # noqa: E402
+
+_MASK_HELP = tr(
+    "遮盖输出中标题和正文列的个人信息（手机号、电话、身份证号、银行卡号、邮箱、车牌号、姓名），在分流之后进行，不影响分流结果。",
+    "Mask personal data (phone, ID and bank card numbers, e-mail, plates, names) in the output's title and text "
+    "columns, after routing (the decisions do not change).",
+)
+
+
+def _masked_line(masked: dict[str, int]) -> str:
+    """One line on stderr: how many pieces of personal data of each kind were masked."""
+    from classifier.privacy import KINDS, TOKENS
+
+    parts = [f"{TOKENS[kind]} {masked[kind]}" for kind in KINDS if masked.get(kind)]
+    return tr("已遮盖个人信息：", "personal data masked: ") + (", ".join(parts) if parts else tr("无", "none"))
+
+
+@app.command(help=tr(
+    "以 HTTP 服务提供模型：POST /route、POST /predict、GET /health、/ready、/model、/metrics、POST /admin/reload。",
+    "Serve the model over HTTP: POST /route, POST /predict, GET /health, /ready, /model, /metrics, POST /admin/reload.",
+))
+@user_errors
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option("--host", help=tr("监听地址。", "Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help=tr("端口。", "Port."))] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help=tr("工作进程数（每个进程加载一次模型）。", "Worker processes (each loads the model once)."))] = 1,
+    token_file: Annotated[Optional[Path], typer.Option("--token-file", help=tr("Bearer 令牌文件；除 /health 外所有接口都需要该令牌。", "File holding the bearer token required by every endpoint but /health."))] = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=tr("遮盖返回的标题和正文中的个人信息（分流之后）。", "Mask personal data in the returned title and text (after routing)."))] = False,
+    max_messages: Annotated[int, typer.Option("--max-messages", min=1, help=tr("每个请求最多的留言数（超过返回 413）。", "Most messages per request (413 past it)."))] = 1000,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help=tr("每个请求最多的字节数（超过返回 413）。", "Most bytes per request body (413 past it)."))] = 8 * 2**20,
+) -> None:
+    from classifier.service.server import serve as run
+    from classifier.service.settings import ServiceSettings
+
+    settings = ServiceSettings(max_messages=max_messages, max_bytes=max_bytes, mask_pii=mask_pii, workers=workers,
+                               token_file=str(token_file) if token_file else None)  # fmt: skip
+    typer.echo(tr(f"在 http://{host}:{port} 提供服务（接口说明见 /docs；Ctrl-C 停止）", f"serving on http://{host}:{port} (API page: /docs; Ctrl-C stops)"), err=True)
+    run(model or default_model_path(), host=host, port=port, settings=settings)
