@@ -61,7 +61,9 @@ def main() -> None:
     for kind in KINDS if args.review else ():
         of_kind = [(t, f) for t, f in findings if f.kind == kind]
         for text, f in rng.sample(of_kind, min(args.review, len(of_kind))):
-            print(f"{kind:<10} {text[max(0, f.start - 10) : f.start]}<<{text[f.start : f.end]}>>{text[f.end : f.end + 6]}")
+            print(
+                f"{kind:<10} {text[max(0, f.start - 10) : f.start]}<<{text[f.start : f.end]}>>{text[f.end : f.end + 6]}"
+            )
 
 
 if __name__ == "__main__":

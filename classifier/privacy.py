@@ -54,11 +54,11 @@ TOKENS = {
     "plate": "[车牌号]",
     "name": "[姓名]",
 }
-_PRIORITY = {kind: i for i, kind in enumerate(("email", "id_number", "bank_card", "mobile", "landline", "plate", "name"))}
+_PRIORITY = {
+    kind: i for i, kind in enumerate(("email", "id_number", "bank_card", "mobile", "landline", "plate", "name"))
+}
 
-_FOLD = str.maketrans(
-    {chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E)} | {"\u3000": " ", "—": "-"}
-)
+_FOLD = str.maketrans({chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E)} | {"\u3000": " ", "—": "-"})
 _FOLDABLE = re.compile("[０-９Ａ-Ｚａ-ｚ＠＊－（）＋．\u3000—]+")
 """What matters to the patterns among the full-width forms (，：！ do not: they are cheaper left alone)."""
 _HAN = r"\u4e00-\u9fff"
@@ -73,7 +73,9 @@ _LANDLINE = re.compile(
     r"(?<![0-9A-Za-z])(?:\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})[ -]?[2-9][0-9]{2,3}[ -]?[0-9]{4}"
     r"(?:(?:转|分机|-|ext\.?)[0-9]{1,5})?(?![0-9])"
 )
-_LOCAL_NUMBER = re.compile(r"(?:电话|座机|固话|号码|热线|[Tt][Ee][Ll])[^0-9\n]{0,5}?(?<![0-9])([2-9][0-9]{6,7})(?![0-9])")
+_LOCAL_NUMBER = re.compile(
+    r"(?:电话|座机|固话|号码|热线|[Tt][Ee][Ll])[^0-9\n]{0,5}?(?<![0-9])([2-9][0-9]{6,7})(?![0-9])"
+)
 _ID = re.compile(
     r"(?<![0-9A-Za-z])[1-9][0-9]{5} ?(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]) ?[0-9]{3}[0-9Xx]"
     r"(?![0-9A-Za-z])"
@@ -89,7 +91,9 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 _ID_CONTEXT = re.compile(r"(?:身份证|证件|身份号码)[号码]*[^0-9]{0,4}$")
 _CARD_CONTEXT = re.compile(r"(?:卡|账号|帐号|账户|帐户|转账|汇入|打到|退到)[号码]*[^0-9]{0,6}$")
-_NOT_PERSONAL = re.compile(r"(?:订单|单号|编号|流水|批次|批号|序号|序列号|条码|代码|发票|合同号|案号|文号|索引号)[号码]*[^0-9]{0,4}$")
+_NOT_PERSONAL = re.compile(
+    r"(?:订单|单号|编号|流水|批次|批号|序号|序列号|条码|代码|发票|合同号|案号|文号|索引号)[号码]*[^0-9]{0,4}$"
+)
 
 # -- e-mail and plates ----------------------------------------------------------------------------------------
 _EMAIL = re.compile(r"[A-Za-z0-9._%+*-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -107,7 +111,9 @@ _SURNAMES = frozenset(
     "蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农卓古吉缪简车项连芦麦褚娄窦戚岑景宫费卜冷晏席卫米柏宗瞿桂全"
     "佟应臧闵苟邬边卞姬仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩佘池查麻苑迟邝"
 )
-_COMPOUND_SURNAMES = frozenset(("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒", "夏侯", "长孙", "宇文"))
+_COMPOUND_SURNAMES = frozenset(
+    ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "司徒", "夏侯", "长孙", "宇文")
+)
 _HONORIFICS = (
     "先生", "女士", "小姐", "同志", "师傅", "老师", "阿姨", "叔叔", "大爷", "大妈", "大姐", "大哥", "奶奶", "爷爷",
     "老板", "经理", "主任", "书记", "局长", "科长", "所长", "站长", "队长", "村长", "镇长", "乡长", "县长", "区长",

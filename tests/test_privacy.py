@@ -72,7 +72,10 @@ def test_mask_frame_touches_only_the_given_text_columns():
 
 def test_findings_are_spans_of_the_original_text():
     text = "（０７３１）８４５６７８９０ 本人刘建国，男"
-    assert [(f.kind, text[f.start : f.end]) for f in find_pii(text)] == [("landline", "（０７３１）８４５６７８９０"), ("name", "刘建国")]
+    assert [(f.kind, text[f.start : f.end]) for f in find_pii(text)] == [
+        ("landline", "（０７３１）８４５６７８９０"),
+        ("name", "刘建国"),
+    ]
 
 
 def test_route_mask_pii_on_the_bundled_sample(tmp_path, shipped_model):

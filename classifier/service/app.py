@@ -24,6 +24,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from classifier.errors import ModelError
 from classifier.predict import predict
@@ -58,7 +59,7 @@ class Service:
     settings: ServiceSettings
     slot: ModelSlot
     router: BatchRouter
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics
     token: str | None = None
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -67,8 +68,11 @@ def _error(status: int, message: str, **extra) -> JSONResponse:
     return JSONResponse(Error(error=message, **extra).model_dump(exclude_none=True), status_code=status)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """A body without Content-Length grew past the limit while it was read (FastAPI answers HTTPExceptions)."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(413, f"request body too large: {size:,} bytes or more; at most {limit:,} bytes per request.")
 
 
 class _Gateway:
@@ -81,11 +85,11 @@ class _Gateway:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = time.perf_counter()
-        seen = {"status": 500, "in": 0, "out": 0, "started": False}
+        seen = {"status": 500, "in": 0, "out": 0}
 
         async def sending(message) -> None:
             if message["type"] == "http.response.start":
-                seen["status"], seen["started"] = message["status"], True
+                seen["status"] = message["status"]
             elif message["type"] == "http.response.body":
                 seen["out"] += len(message.get("body", b""))
             await send(message)
@@ -95,7 +99,7 @@ class _Gateway:
             if message["type"] == "http.request":
                 seen["in"] += len(message.get("body", b""))
                 if seen["in"] > self.service.settings.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(seen["in"], self.service.settings.max_bytes)
             return message
 
         try:
@@ -103,11 +107,7 @@ class _Gateway:
             if refusal is not None:
                 await refusal(scope, receive, sending)
             else:
-                try:
-                    await self.app(scope, receiving, sending)
-                except _TooLarge:
-                    if not seen["started"]:
-                        await self._too_large(seen["in"])(scope, receive, sending)
+                await self.app(scope, receiving, sending)
         finally:
             self._record(scope, seen, time.perf_counter() - start)
 
@@ -119,17 +119,15 @@ class _Gateway:
             given = headers.get(b"authorization", b"").decode("latin-1")
             scheme, _, value = given.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-                response = _error(401, "missing or wrong bearer token: send the header 'Authorization: Bearer <token>'.")
+                response = _error(
+                    401, "missing or wrong bearer token: send the header 'Authorization: Bearer <token>'."
+                )
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > self.service.settings.max_bytes:
-            return self._too_large(int(length))
+            return _error(413, _TooLarge(int(length), self.service.settings.max_bytes).detail)
         return None
-
-    def _too_large(self, size: int) -> Response:
-        limit = self.service.settings.max_bytes
-        return _error(413, f"request body too large: {size:,} bytes or more; at most {limit:,} bytes per request.")
 
     def _record(self, scope, seen: dict, seconds: float) -> None:
         route = scope.get("route")
@@ -149,18 +147,22 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
     """The service app for the model folder ``model_path``; the model is loaded when the app starts (once per
     worker process), checksums verified. Raises ``InputError`` at once on an unreadable token file."""
     settings = settings or ServiceSettings()
-    slot = ModelSlot(Path(model_path))
-    service = Service(settings, slot, BatchRouter(slot, batch_messages=settings.batch_messages, mask_pii=settings.mask_pii),
-                      token=settings.read_token())  # fmt: skip
+    slot, metrics = ModelSlot(Path(model_path)), Metrics()
+    router = BatchRouter(slot, batch_messages=settings.batch_messages, mask_pii=settings.mask_pii,
+                         on_batch=metrics.batch_sizes.observe)  # fmt: skip
+    service = Service(settings, slot, router, metrics, token=settings.read_token())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await asyncio.to_thread(slot.load)
         LOG.info("model %s loaded from %s (pid %d)", slot.model.version, slot.path, os.getpid())
         service.router.start()
-        if settings.workers == 1 and threading.current_thread() is threading.main_thread():
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload(service, None, "SIGHUP")))
+        if threading.current_thread() is threading.main_thread():
+            if settings.workers == 1:
+                loop = asyncio.get_running_loop()
+                loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload(service, None, "SIGHUP")))
+            else:  # uvicorn's parent process restarts the workers; a SIGHUP sent to the whole group must not end them
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
         yield
         await service.router.stop()
 
@@ -168,7 +170,7 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
         title="complaint-router",
         summary="Screen and route citizen messages for government service hotlines (12345).",
         description="Every endpoint but `/health` needs `Authorization: Bearer <token>` when the service was started "
-        "with `--token-file`. Errors come back as `{\"error\": \"…\"}` with status 401, 413, 422, 409 or 503.",
+        'with `--token-file`. Errors come back as `{"error": "…"}` with status 401, 413, 422, 409 or 503.',
         lifespan=lifespan,
     )
     app.state.service = service
@@ -176,9 +178,13 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
     too_large = {413: {"model": Error, "description": "Too many messages or bytes in one request."}}
     invalid = {422: {"model": Error, "description": "Malformed JSON or a field of the wrong type; `detail` names it."}}
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail))
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+        detail = [_invalid(e) for e in error.errors()]
         where = "; ".join(f"{_field(d['loc'])}: {d['msg']}" for d in detail[:5])
         return _error(422, f"invalid request: {where}", detail=detail)
 
@@ -256,6 +262,18 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
     return app
 
 
+def _invalid(error: dict) -> dict:
+    """One entry of a 422 ``detail``: where (``loc``), why (``msg``), the error ``type``; never the value sent."""
+    if error["type"] == "json_invalid":  # FastAPI puts the character position where a field name would be
+        reason = (error.get("ctx") or {}).get("error", "")
+        return {
+            "loc": ["body"],
+            "msg": f"invalid JSON at character {error['loc'][-1]}: {reason}".rstrip(": "),
+            "type": error["type"],
+        }
+    return {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+
+
 def _field(loc: list) -> str:
     """``body[0].text`` from FastAPI's ``["body", 0, "text"]``."""
     out = ""
@@ -267,7 +285,10 @@ def _field(loc: list) -> str:
 def _predict(model, message: PredictRequest, settings: ServiceSettings) -> dict:
     result = {"title": message.title, "text": message.text}
     result.update(predict(model, message.text, message.title, explain=settings.explain_terms))
-    result = {k: (None if v == "" and k not in ("route_status", "model_version", "title", "text") else v) for k, v in result.items()}
+    result = {
+        k: (None if v == "" and k not in ("route_status", "model_version", "title", "text") else v)
+        for k, v in result.items()
+    }
     masked: Counter = Counter()
     if settings.mask_pii:
         mask_fields(result, masked)
@@ -302,7 +323,9 @@ async def _reload(service: Service, path: str | None, source: str) -> JSONRespon
         if restarting:  # the other workers load it when uvicorn replaces them, one at a time
             write_settings_file(settings.settings_file, slot.path, settings)
             os.kill(os.getppid(), signal.SIGHUP)
-        body = Reloaded(status="ok", model_version=model.version, previous_version=previous or "", workers_restarting=restarting)
+        body = Reloaded(
+            status="ok", model_version=model.version, previous_version=previous or "", workers_restarting=restarting
+        )
         return JSONResponse(body.model_dump())
 
 

@@ -12,6 +12,7 @@ import os
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -36,12 +37,22 @@ class Metrics:
             "complaint_router_request_duration_seconds", "Time from request to response.", ["endpoint"],
             buckets=LATENCY_BUCKETS, **registry,
         )  # fmt: skip
-        self.messages = Counter("complaint_router_messages_routed", "Messages routed (any route_status).", ["endpoint"], **registry)
+        self.messages = Counter(
+            "complaint_router_messages_routed", "Messages routed (any route_status).", ["endpoint"], **registry
+        )
         self.message_errors = Counter(
             "complaint_router_message_errors", "Messages that got an `error: …` route_status.", ["endpoint"], **registry
         )
-        self.masked = Counter("complaint_router_pii_masked", "Pieces of personal data masked in responses.", ["kind"], **registry)
-        self.reloads = Counter("complaint_router_model_reloads", "Model reloads by result (ok, failed).", ["result"], **registry)
+        self.batch_sizes = Histogram(
+            "complaint_router_batch_messages", "Messages routed together (concurrent requests coalesced).",
+            buckets=BATCH_BUCKETS, **registry,
+        )  # fmt: skip
+        self.masked = Counter(
+            "complaint_router_pii_masked", "Pieces of personal data masked in responses.", ["kind"], **registry
+        )
+        self.reloads = Counter(
+            "complaint_router_model_reloads", "Model reloads by result (ok, failed).", ["result"], **registry
+        )
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
         self.requests.labels(endpoint, method, str(status)).inc()

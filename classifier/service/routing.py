@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,12 @@ def records(frame) -> list[dict]:
     names = list(columns)
     out = []
     for values in zip(*columns.values()):
-        out.append({n: (None if v == "" and n not in ("route_status", "model_version") else _plain(v)) for n, v in zip(names, values)})
+        out.append(
+            {
+                n: (None if v == "" and n not in ("route_status", "model_version") else _plain(v))
+                for n, v in zip(names, values)
+            }
+        )
     return out
 
 
@@ -72,8 +78,16 @@ def mask_fields(record: dict, counts: Counter) -> None:
 class BatchRouter:
     """Routes lists of messages with the model in ``slot``, coalescing concurrent calls (see the module docstring)."""
 
-    def __init__(self, slot: ModelSlot, *, batch_messages: int, mask_pii: bool):
+    def __init__(
+        self,
+        slot: ModelSlot,
+        *,
+        batch_messages: int,
+        mask_pii: bool,
+        on_batch: Callable[[int], None] = lambda size: None,
+    ):
         self.slot = slot
+        self.on_batch = on_batch
         self.batch_messages = batch_messages
         self.mask_pii = mask_pii
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="routing")
@@ -112,8 +126,11 @@ class BatchRouter:
                     job = self._pending.pop(0)
                     batch.append(job)
                     size += len(job.messages)
+                self.on_batch(size)
                 try:
-                    results = await loop.run_in_executor(self.executor, self._route, self.slot.model, batch, self.mask_pii)
+                    results = await loop.run_in_executor(
+                        self.executor, self._route, self.slot.model, batch, self.mask_pii
+                    )
                 except Exception as error:  # a bug: every request of the batch gets it (answered 500)
                     for job in batch:
                         if not job.future.done():

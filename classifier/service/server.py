@@ -11,7 +11,7 @@ from classifier.artifact import read_metadata
 from classifier.service.metrics import MULTIPROCESS_VARIABLE
 from classifier.service.settings import SETTINGS_VARIABLE, ServiceSettings, write_settings_file
 
-WORKER_START_SECONDS = 120
+WORKER_START_SECONDS = 60
 """How long uvicorn waits for a restarted worker to load its model before keeping the old one."""
 
 
