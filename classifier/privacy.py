@@ -124,7 +124,7 @@ _HONORIFIC = re.compile("(?:副|代|常务副?)?(?:" + "|".join(_HONORIFICS) + "
 _NAME_CONTEXT = 12
 """Characters before an honorific segmented to judge the name in front of it."""
 _NUMERALS = frozenset("一二三四五六七八九十")
-_NOT_GIVEN = frozenset("的了是在和与及等们这那个位名些姓氏跟给对找请问被把让叫省市县区乡镇村局厂所站队院校城路街")
+_NOT_GIVEN = frozenset("的了是在和与及等们这那个位名些姓氏跟给对找请问被把让叫省市县区乡镇村局厂所站队院校城路街司")
 """Characters that end a name rather than belong to it: function words (时跟范书记), places (江管区书记)."""
 _FUNCTION_TAGS = ("p", "c", "u", "d", "v")
 """Tags of a one-character token that is more often a preposition, conjunction … than a surname (于, 向, 和)."""

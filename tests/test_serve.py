@@ -273,3 +273,13 @@ def test_several_workers_share_metrics_and_reload_together(tiny_model_dir, tmp_p
                 time.sleep(0.5)
     finally:
         running.stop()
+
+
+def test_routing_path_does_not_import_the_web_stack():
+    code = (
+        "import sys, classifier.cli, classifier.batch, classifier.privacy, classifier.router; "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'prometheus_client', 'httpx') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr
