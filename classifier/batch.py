@@ -43,6 +43,8 @@ class RouteSummary:
     warnings: list[str] = field(default_factory=list)
     """What the user should know about the input (``Table.warnings``: renamed duplicate columns, lines read in
     another encoding, NUL bytes removed …)."""
+    masked: dict[str, int] = field(default_factory=dict)
+    """Pieces of personal data masked per kind (``mask_pii``)."""
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -113,6 +115,7 @@ def route_file(
     chunk_size: int = 2000,
     on_start: Callable[[Table], None] = lambda table: None,
     on_progress: Callable[[int], None] = lambda rows: None,
+    mask_pii: bool = False,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
@@ -120,7 +123,9 @@ def route_file(
     ``sheet``: the worksheet of a workbook to read (name, or number from 1; default: the first with a text column).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
     ``on_start`` gets the opened input table (what is read, its warnings, its row estimate) before routing starts,
-    ``on_progress`` the rows written so far after each chunk. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
+    ``on_progress`` the rows written so far after each chunk. ``mask_pii`` masks personal data in the title and
+    text columns of the output, after routing (``classifier.privacy``); ``RouteSummary.masked`` counts the
+    pieces per kind. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
     """
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
@@ -140,6 +145,7 @@ def route_file(
         jobs = 1  # one chunk: no gain from starting processes
     inputs = itertools.chain(head, inputs)
     counts = {"rows": 0, "routed": 0, "review": 0}
+    masked: collections.Counter = collections.Counter()
     pool = None
     try:
         if jobs > 1:
@@ -149,7 +155,8 @@ def route_file(
                                        initargs=(shared,))  # fmt: skip
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
-                _write(writer, output_frame(chunk.frame, routed, chunk.errors), counts, on_progress)
+                frame = _masked(chunk.frame, [table.title_col, table.text_col], masked) if mask_pii else chunk.frame
+                _write(writer, output_frame(frame, routed, chunk.errors), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
@@ -168,6 +175,7 @@ def route_file(
         model_version=model.version,
         source=table.describe(),
         warnings=list(table.warnings),
+        masked=dict(masked),
     )
 
 
@@ -189,6 +197,14 @@ def _routed_chunks(inputs, model: RoutingModel, pool, jobs: int):
     while pending:
         done, future = pending.popleft()
         yield done, future.result()
+
+
+def _masked(chunk: pd.DataFrame, columns: list, counts: collections.Counter) -> pd.DataFrame:
+    from classifier.privacy import mask_frame
+
+    chunk, found = mask_frame(chunk, [c for c in columns if c])
+    counts.update(found)
+    return chunk
 
 
 def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:

@@ -63,6 +63,8 @@ def main(
     """政务服务热线留言的筛查与分派。"""
     if lang is not None and lang not in LANGUAGES:
         fail(tr(f"--lang 只能是 zh 或 en，收到 {lang!r}。", f"--lang must be zh or en, got {lang!r}."))
+    if lang is not None:  # help texts took it from the command line already; messages take it from here
+        os.environ[LANGUAGE_VARIABLE] = lang
     if debug:
         os.environ[DEBUG_VARIABLE] = "1"
 
@@ -166,6 +168,7 @@ def route(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help=tr("工作进程数（0 = 全部核心）", "Worker processes (0 = all cores)."))] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help=tr("每块行数", "Rows per chunk."))] = 2000,
     sheet: SheetOption = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
 ) -> None:
     """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
@@ -183,7 +186,7 @@ def route(
         with _sigterm_as_interrupt():
             summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
                                  sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
-                                 on_progress=progress)  # fmt: skip
+                                 on_progress=progress, mask_pii=mask_pii)  # fmt: skip
     finally:
         progress.close()
     for warning in summary.warnings:
@@ -196,6 +199,8 @@ def route(
            f"{summary.needs_review} need review ({summary.seconds:.1f} s, model {summary.model_version})"),
         err=True,
     )  # fmt: skip
+    if mask_pii:
+        typer.echo(_masked_line(summary.masked), err=True)
 
 
 @app.command()
@@ -369,33 +374,62 @@ def replies(
     time_col: Annotated[Optional[str], _column_option("--time-col", "留言时间列", "Message time column")] = None,
     reply_time_col: Annotated[Optional[str], _column_option("--reply-time-col", "答复时间列", "Reply time column")] = None,
     department_col: Annotated[Optional[str], _column_option("--department-col", "承办单位列", "Department column")] = None,
-    lang: Annotated[Optional[str], typer.Option("--lang", help=tr("理由和报告的语言：zh 或 en。", "Language of reasons and report: zh or en."))] = None,
 ) -> None:
     """Score every reply of INPUT into OUTPUT, one output row per input row, with an optional report."""
     from classifier.replies import check_replies, write_report
 
-    if lang is not None and lang not in LANGUAGES:
-        fail(tr(f"--lang 只能是 zh 或 en，收到 {lang!r}。", f"--lang must be zh or en, got {lang!r}."))
-    previous = os.environ.get(LANGUAGE_VARIABLE)
-    if lang is not None:
-        os.environ[LANGUAGE_VARIABLE] = lang
-    try:
-        with _sigterm_as_interrupt():
-            summary = check_replies(input, output, model=model, text_col=text_col, title_col=title_col,
-                                    reply_col=reply_col, time_col=time_col, reply_time_col=reply_time_col,
-                                    department_col=department_col)  # fmt: skip
-            if report is not None:
-                path = write_report(summary, report, title=tr(f"{input.name} 答复质量检查", f"Reply check of {input.name}"))
-                typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
-        q = summary.qualities
-        typer.echo(tr(f"{summary.rows}行 -> {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
-                      f"{summary.rows} rows -> {summary.output}: {summary.replies} replies, good {q['good']}, "
-                      f"acceptable {q['acceptable']}, poor {q['poor']} ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
-    finally:
-        if previous is None:
-            os.environ.pop(LANGUAGE_VARIABLE, None)
-        else:
-            os.environ[LANGUAGE_VARIABLE] = previous
+    with _sigterm_as_interrupt():
+        summary = check_replies(input, output, model=model, text_col=text_col, title_col=title_col,
+                                reply_col=reply_col, time_col=time_col, reply_time_col=reply_time_col,
+                                department_col=department_col)  # fmt: skip
+        if report is not None:
+            path = write_report(summary, report, title=tr(f"{input.name} 答复质量检查", f"Reply check of {input.name}"))
+            typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
+    q = summary.qualities
+    typer.echo(tr(f"{summary.rows}行 -> {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
+                  f"{summary.rows} rows -> {summary.output}: {summary.replies} replies, good {q['good']}, "
+                  f"acceptable {q['acceptable']}, poor {q['poor']} ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+# --- personal data and the HTTP service (issue 11) ---------------------------------------------------------------
+
+_MASK_HELP = tr(
+    "遮盖输出中标题和正文列的个人信息（手机号、电话、身份证号、银行卡号、邮箱、车牌号、姓名），在分流之后进行，不影响分流结果。",
+    "Mask personal data (phone, ID and bank card numbers, e-mail, plates, names) in the output's title and text "
+    "columns, after routing (the decisions do not change).",
+)
+
+
+def _masked_line(masked: dict[str, int]) -> str:
+    """One line on stderr: how many pieces of personal data of each kind were masked."""
+    from classifier.privacy import KINDS, TOKENS
+
+    parts = [f"{TOKENS[kind]} {masked[kind]}" for kind in KINDS if masked.get(kind)]
+    return tr("已遮盖个人信息：", "personal data masked: ") + (", ".join(parts) if parts else tr("无", "none"))
+
+
+@app.command(help=tr(
+    "以 HTTP 服务提供模型：POST /route、POST /predict、GET /health、/ready、/model、/metrics、POST /admin/reload。",
+    "Serve the model over HTTP: POST /route, POST /predict, GET /health, /ready, /model, /metrics, POST /admin/reload.",
+))
+@user_errors
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option("--host", help=tr("监听地址。", "Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help=tr("端口。", "Port."))] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help=tr("工作进程数（每个进程加载一次模型）。", "Worker processes (each loads the model once)."))] = 1,
+    token_file: Annotated[Optional[Path], typer.Option("--token-file", help=tr("Bearer 令牌文件；除 /health 外所有接口都需要该令牌。", "File holding the bearer token required by every endpoint but /health."))] = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=tr("遮盖返回的标题和正文中的个人信息（分流之后）。", "Mask personal data in the returned title and text (after routing)."))] = False,
+    max_messages: Annotated[int, typer.Option("--max-messages", min=1, help=tr("每个请求最多的留言数（超过返回 413）。", "Most messages per request (413 past it)."))] = 1000,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help=tr("每个请求最多的字节数（超过返回 413）。", "Most bytes per request body (413 past it)."))] = 8 * 2**20,
+) -> None:
+    from classifier.service.server import serve as run
+    from classifier.service.settings import ServiceSettings
+
+    settings = ServiceSettings(max_messages=max_messages, max_bytes=max_bytes, mask_pii=mask_pii, workers=workers,
+                               token_file=str(token_file) if token_file else None)  # fmt: skip
+    typer.echo(tr(f"在 http://{host}:{port} 提供服务（接口说明见 /docs；Ctrl-C 停止）", f"serving on http://{host}:{port} (API page: /docs; Ctrl-C stops)"), err=True)
+    run(model or default_model_path(), host=host, port=port, settings=settings)
 
 
 if __name__ == "__main__":

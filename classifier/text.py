@@ -144,6 +144,14 @@ def segment(text: str, tokenizer: str = "rjieba") -> list[str]:
     return _segmenter(tokenizer)(text)
 
 
+def tag(text: str) -> list[tuple[str, str]]:
+    """``segment``'s words with their jieba part-of-speech tags (``nr`` for a person's name …), via rjieba."""
+    _segmenter("rjieba")  # loads the domain dictionary
+    import rjieba
+
+    return rjieba.tag(text, False)
+
+
 def tokenize(text: str, tokenizer: str = "rjieba") -> list[str]:
     """Words of normalised ``text`` without stop-words, spaces and punctuation; lower-cased."""
     drop = stopwords()

@@ -210,8 +210,8 @@ def test_report_without_a_chinese_font_numbers_the_departments(tmp_path, monkeyp
 
 def test_cli_writes_output_and_report(tmp_path):
     rows = [{"text": MESSAGE, "reply": FORWARD_REPLY, "department": "住建局"}]
-    result = CliRunner().invoke(app, ["replies", str(_table(tmp_path, rows)), "-o", str(tmp_path / "o.csv"),
-                                      "--report", str(tmp_path / "rep"), "--lang", "en"])  # fmt: skip
+    result = CliRunner().invoke(app, ["--lang", "en", "replies", str(_table(tmp_path, rows)), "-o", str(tmp_path / "o.csv"),
+                                      "--report", str(tmp_path / "rep")])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "poor 1" in result.output and (tmp_path / "rep" / "report.md").exists()
     frame = pd.read_csv(tmp_path / "o.csv", dtype=str)
