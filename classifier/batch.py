@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
-from classifier.io import Chunk, Table, TableWriter, check_output_path, open_table
+from classifier.io import Chunk, Table, TableWriter, append_columns, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.router import output_columns, route_rows
 
@@ -72,16 +72,7 @@ def _init_worker(model: RoutingModel | str) -> None:
 def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str] = ()) -> pd.DataFrame:
     """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns; a row
     that could not be read (a reason in ``errors``) gets ``route_status`` = ``error: <reason>`` and nothing else."""
-    taken = set(chunk.columns) | set(routed.columns)
-    clash = {}
-    for column in chunk.columns:
-        if column in routed.columns:
-            name, n = f"{column}_input", 2
-            while name in taken:  # the input may already hold ``department_input`` (a routed file routed again)
-                name, n = f"{column}_input_{n}", n + 1
-            clash[column] = name
-            taken.add(name)
-    out = pd.concat([chunk.rename(columns=clash).reset_index(drop=True), routed.reset_index(drop=True)], axis=1)
+    out = append_columns(chunk, routed)
     if any(errors):
         reasons = pd.Series(list(errors), dtype=str)
         bad = (reasons != "").to_numpy()

@@ -11,7 +11,7 @@ Modules: ``formats`` (file names to formats), ``encoding`` (detection, line-by-l
 """
 
 from classifier.io.chunk import Chunk
-from classifier.io.columns import OTHER_COLUMNS, TEXT_COLUMNS, TITLE_COLUMNS, find_column
+from classifier.io.columns import OTHER_COLUMNS, TEXT_COLUMNS, TITLE_COLUMNS, append_columns, find_column
 from classifier.io.encoding import detect_encoding
 from classifier.io.formats import FORMATS, table_format
 from classifier.io.table import Table, estimate_rows, open_table, read_table
@@ -31,6 +31,7 @@ __all__ = [
     "check_output_path",
     "detect_encoding",
     "estimate_rows",
+    "append_columns",
     "find_column",
     "open_table",
     "read_table",

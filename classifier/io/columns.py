@@ -7,9 +7,13 @@ first row that names a text column; names are matched case- and space-insensitiv
 
 from __future__ import annotations
 
+import pandas as pd
+
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import pandas as pd
 
 from classifier.errors import InputError
 from classifier.i18n import tr
@@ -173,3 +177,19 @@ def show(columns: Sequence[str]) -> str:
 
 def clip(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def append_columns(frame: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s columns followed by ``added``'s, row by row; an input column whose name clashes with an added
+    one is kept as ``<name>_input`` (``<name>_input_2`` … when the input already holds that name, as a routed
+    file routed again does)."""
+    taken = set(frame.columns) | set(added.columns)
+    clash = {}
+    for column in frame.columns:
+        if column in added.columns:
+            name, n = f"{column}_input", 2
+            while name in taken:
+                name, n = f"{column}_input_{n}", n + 1
+            clash[column] = name
+            taken.add(name)
+    return pd.concat([frame.rename(columns=clash).reset_index(drop=True), added.reset_index(drop=True)], axis=1)

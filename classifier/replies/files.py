@@ -17,7 +17,7 @@ import pandas as pd
 from classifier.catalogue import Catalogue
 from classifier.errors import InputError
 from classifier.i18n import tr
-from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, find_column, open_table
+from classifier.io import TableWriter, append_columns, check_output_path, find_column, open_table
 from classifier.replies.lexicon import lexicon
 from classifier.replies.scoring import DEFAULT_THRESHOLDS, QUALITIES, Thresholds, score_reply
 
@@ -147,7 +147,7 @@ def check_replies(
     counts = Counter()
     with TableWriter(output_path) as writer:
         for chunk in table.chunks(chunk_size):
-            out = _check_chunk(chunk, cols, catalogue, router, thresholds, stats, counts)
+            out = _check_chunk(chunk.frame, chunk.errors, cols, catalogue, router, thresholds, stats, counts)
             writer.write(out)
         if counts["rows"] == 0:
             writer.write(pd.DataFrame(columns=[*table.columns, *OUTPUT_COLUMNS], dtype=str))
@@ -156,9 +156,8 @@ def check_replies(
                         dict(stats), counts["predicted"])  # fmt: skip
 
 
-def _check_chunk(chunk, cols, catalogue, router, thresholds, stats, counts) -> pd.DataFrame:
+def _check_chunk(chunk, errors, cols, catalogue, router, thresholds, stats, counts) -> pd.DataFrame:
     chunk = chunk.reset_index(drop=True)
-    errors = chunk.pop(ERROR_COLUMN).fillna("") if ERROR_COLUMN in chunk else pd.Series([""] * len(chunk))
     records = chunk.to_dict(orient="records")
     given = [_cell(r, cols.department).strip() for r in records]
     need = [i for i, (d, e) in enumerate(zip(given, errors)) if not d and not e and _cell(records[i], cols.text).strip()]
@@ -185,17 +184,7 @@ def _check_chunk(chunk, cols, catalogue, router, thresholds, stats, counts) -> p
         rows.append({"department_used": used[i], "department_source": source[i], **row})
         counts["predicted"] += source[i] == "predicted" and bool(score.quality)
         _tally(stats[used[i] or tr("（未知部门）", "(unknown department)")], score, _cell(record, cols.reply), counts)
-    added = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
-    taken = set(chunk.columns) | set(OUTPUT_COLUMNS)
-    clash = {}
-    for column in chunk.columns:
-        if column in OUTPUT_COLUMNS:
-            name, n = f"{column}_input", 2
-            while name in taken:
-                name, n = f"{column}_input_{n}", n + 1
-            clash[column] = name
-            taken.add(name)
-    return pd.concat([chunk.fillna("").rename(columns=clash), added], axis=1)
+    return append_columns(chunk.fillna(""), pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS)))
 
 
 def _tally(stat: DepartmentStats, score, reply: str, counts: Counter) -> None:
