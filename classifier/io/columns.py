@@ -7,8 +7,6 @@ first row that names a text column; names are matched case- and space-insensitiv
 
 from __future__ import annotations
 
-import pandas as pd
-
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
