@@ -2,8 +2,8 @@
 
 ``normalize`` makes the text the models see: NFKC (full-width to half-width; the common full-width
 forms are mapped by a fast path first), traditional characters converted to simplified (OpenCC ``t2s``, only for
-texts that hold one), HTML remnants and control characters removed, whitespace collapsed, masked phone numbers replaced by one ``TEL`` token, and very long
-texts cut to their head and tail. ``tokenize`` splits normalised text into words with jieba's dictionary plus
+texts that hold one), HTML remnants and control characters removed, whitespace collapsed, masked phone numbers
+replaced by one ``TEL`` token, and very long texts cut to their head and tail. ``tokenize`` splits normalised text into words with jieba's dictionary plus
 our domain dictionary; the fast path uses rjieba (jieba-rs), and ``jieba`` itself is the reference.
 """
 
