@@ -1,10 +1,17 @@
 """The routing decision: from per-head probabilities to screening, department, review flag and status.
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
-rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords, the danger lexicon
-for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委, 无效 gets no
-department, 信访局 only for 信访事项), and flag rows whose confidence is under the review threshold of their head
-and predicted label. Training tunes the rules and thresholds with these same functions.
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords, screening cues, the
+danger lexicon for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委
+whatever the accused person's department, 无效 gets no department, 信访局 only for 信访事项), and flag rows whose
+confidence is under the review threshold of their head and predicted label. Training tunes the rules and
+thresholds with these same functions.
+
+Screening cues (``classifier/resources/cues.json``, ``classifier.cues``) work at two strengths. On every message
+they multiply the probability of their category by ``exp(cue_weight * min(hits, 3))`` (``cue_weight`` tuned on
+validation rows). On a short message (at most ``SHORT_CHARS`` characters: a one-line ticket, where the model has
+little to go on) they take precedence: a misconduct cue makes it 纪检监察; otherwise a 无效 cue, with no cue of
+another category and no catalogue keyword, makes it 无效 (always flagged for review, like the garbage rule).
 """
 
 from __future__ import annotations
@@ -26,6 +33,11 @@ DECISION_HEADS = ("screening", "department")
 """Heads whose doubt sends a message to review (for a model with neither: all its heads)."""
 URGENT, URGENT_YES = "urgent", "是"
 MAX_INPUT_CHARS = 1_000_000
+MISCONDUCT = "纪检监察"
+SHORT_CHARS = 60
+"""A message this short (normalised title + text) is a one-line ticket: screening cues take precedence."""
+CUE_CONFIDENCE = 0.9
+"""Probability a precedence cue gives its category (the rest keeps its proportions)."""
 
 
 def output_columns(labels: dict[str, list[str]]) -> list[str]:
@@ -163,9 +175,7 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     """Chosen department and its confidence given the screening decision.
 
     纪检监察 and 无效 fix the department (confidence = the screening confidence); otherwise the best department
-    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised. A 纪检监察 call
-    weaker than the best line department's share of the rest is overruled (returned as ``overruled``): the
-    message goes to that department and its screening falls back to the next category.
+    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised.
     """
     allowed = p.copy()
     reserved = [labels.index(d) for d in [*LINKED.values(), PETITION_OFFICE] if d in labels]
@@ -176,15 +186,44 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     allowed = _renormalise(allowed)
     primary = allowed.argmax(axis=1) if len(p) else np.zeros(0, dtype=int)
     confidence = allowed[np.arange(len(p)), primary]
-    overruled = np.zeros(len(p), dtype=bool)
-    for i, category in enumerate(screening):
-        if LINKED.get(category) in labels:
-            if category != INVALID and confidence[i] * (1 - screening_confidence[i]) > screening_confidence[i]:
-                overruled[i] = True
-                confidence[i] *= 1 - screening_confidence[i]
-            else:
-                primary[i], confidence[i] = labels.index(LINKED[category]), screening_confidence[i]
-    return primary, confidence, overruled
+    for category, department in LINKED.items():
+        if department in labels:
+            linked = screening == category
+            primary[linked], confidence[linked] = labels.index(department), screening_confidence[linked]
+    return primary, confidence
+
+
+def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, keywords: np.ndarray | None):
+    """Screening probabilities after the cue rules (see the module docstring), and the rows made 无效 by a cue."""
+    from classifier.cues import bundled_lexicon
+
+    lexicon = bundled_lexicon()
+    found = lexicon.hits(docs)
+    hits = np.zeros((len(docs), len(names)))
+    for j, category in enumerate(lexicon.categories):
+        if category in names:
+            hits[:, names.index(category)] = found[:, j]
+    p = keyword_boost(p, hits, weight)
+    short = np.array([len(doc) <= SHORT_CHARS for doc in docs], dtype=bool)
+    forced = np.full(len(docs), -1)
+    if MISCONDUCT in names:
+        forced[short & (hits[:, names.index(MISCONDUCT)] > 0)] = names.index(MISCONDUCT)
+    invalid = np.zeros(len(docs), dtype=bool)
+    if INVALID in names:
+        column = names.index(INVALID)
+        others = np.delete(hits, column, axis=1).sum(axis=1)
+        quiet = others == 0 if keywords is None else (others == 0) & (keywords.sum(axis=1) == 0)
+        invalid = short & (forced < 0) & (hits[:, column] > 0) & quiet
+        forced[invalid] = column
+    rows = np.flatnonzero(forced >= 0)
+    if rows.size:
+        chosen = p[rows, forced[rows]]
+        rest = p[rows].copy()
+        rest[np.arange(rows.size), forced[rows]] = 0.0
+        share = np.maximum(chosen, CUE_CONFIDENCE)
+        p[rows] = _renormalise(rest) * (1 - share)[:, None]
+        p[rows, forced[rows]] = share
+    return p, invalid
 
 
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
@@ -221,8 +260,9 @@ def decide(
 ) -> pd.DataFrame:
     """Decisions for rows that reached the model (``docs`` normalised), one output row each.
 
-    ``rules``: ``keyword_weight`` (catalogue keyword boost) and, for the ``urgent`` head, ``urgent``
-    (``threshold`` on the probability of 是 and the danger lexicon's ``lexicon_precision``).
+    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``cue_weight`` (screening cues; absent = the cue
+    rules are off, as in models trained before them) and, for the ``urgent`` head, ``urgent`` (``threshold`` on
+    the probability of 是 and the danger lexicon's ``lexicon_precision``).
     """
     n = len(docs)
     out = pd.DataFrame(index=range(n))
@@ -239,7 +279,10 @@ def decide(
                 if category in s_labels and linked in d_labels:
                     hits[:, s_labels.index(category)] = keyword_hits[:, d_labels.index(linked)]
             screening = probs["screening"] = keyword_boost(screening, hits, weight)
-    garbage = np.zeros(n, dtype=bool)
+    garbage = cue_invalid = np.zeros(n, dtype=bool)
+    if screening is not None and "cue_weight" in rules and n:
+        screening, cue_invalid = _cue_rules(screening, s_labels, docs, float(rules["cue_weight"]), keyword_hits)
+        probs["screening"] = screening
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
         if garbage.any():
@@ -260,22 +303,16 @@ def decide(
         primary = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
         confidence = department[np.arange(n), primary]
         if screening is not None:
-            primary, confidence, overruled = _department_for_screening(
+            primary, confidence = _department_for_screening(
                 department, d_labels, out["screening"].to_numpy(), out["screening_confidence"].to_numpy(dtype=float)
             )
-            if overruled.any():
-                fallback = screening[overruled].copy()
-                fallback[:, [s_labels.index(c) for c in LINKED if c in s_labels]] = 0.0
-                fallback = _renormalise(fallback)
-                out.loc[overruled, "screening"] = [s_labels[j] for j in fallback.argmax(axis=1)]
-                out.loc[overruled, "screening_confidence"] = np.round(fallback.max(axis=1).astype(float), 4)
         out["department"] = [d_labels[j] for j in primary]
         out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
         out["department_top3"] = _top3(d_labels, department, primary)
         if screening is not None:
             no_department = out["screening"].eq(INVALID).to_numpy()
             out.loc[no_department, ["department", "department_confidence", "department_top3"]] = ""
-    review = garbage.copy()
+    review = garbage | cue_invalid
     for head in review_heads(labels):
         if head in out:
             review |= review_confidence(out, head) < threshold_of(thresholds, head, review_label(out, head))
