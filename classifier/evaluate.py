@@ -19,7 +19,7 @@ from classifier.errors import InputError
 from classifier.i18n import tr
 from classifier.plotting import pyplot
 from classifier.router import (
-    INVALID, NO_DEPARTMENT, is_garbage, prepare, review_confidence, review_label, route_batch, threshold_of,
+    INVALID, NO_DEPARTMENT, is_garbage, prepare, review_values, route_batch, threshold_of,
 )  # fmt: skip
 
 ECE_BINS = 10
@@ -86,7 +86,7 @@ def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: 
 def decision(decided: pd.DataFrame, head: str) -> tuple[np.ndarray, np.ndarray]:
     """A head's decisions and their confidences, as the review thresholds see them (``classifier.router``): a
     message screened 无效 has the department ``无`` with the screening confidence; rows not routed get 0."""
-    return review_label(decided, head).astype(object), review_confidence(decided, head)
+    return review_values(decided, head)
 
 
 def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> dict:

@@ -130,19 +130,22 @@ def threshold_of(thresholds: dict, head: str, predicted: np.ndarray) -> np.ndarr
     return np.full(len(predicted), float(value))
 
 
-def review_confidence(decided: pd.DataFrame, head: str) -> np.ndarray:
-    """The confidence a head's review threshold applies to; for ``department``, a message screened 无效 (no
-    department) counts with its screening confidence."""
-    confidence = pd.to_numeric(decided[f"{head}_confidence"], errors="coerce")
-    if head == "department" and "screening_confidence" in decided:
-        confidence = confidence.fillna(pd.to_numeric(decided["screening_confidence"], errors="coerce"))
-    return confidence.fillna(0.0).to_numpy(dtype=float)
+def review_values(decided, head: str) -> tuple[np.ndarray, np.ndarray]:
+    """The label and confidence a head's review threshold applies to, per row of ``decided`` (a DataFrame or a
+    dict of column arrays). A message screened 无效 has no department: it counts as ``无`` with its screening
+    confidence; a row that was not routed has confidence 0."""
+    predicted = np.asarray(decided[head], dtype=object)
+    confidence = _numbers(decided[f"{head}_confidence"])
+    if head == "department":
+        predicted = np.where(predicted == "", NO_DEPARTMENT, predicted)
+        if "screening_confidence" in decided:
+            confidence = np.where(np.isnan(confidence), _numbers(decided["screening_confidence"]), confidence)
+    return predicted, np.nan_to_num(confidence, nan=0.0)
 
 
-def review_label(decided: pd.DataFrame, head: str) -> np.ndarray:
-    """The label a head's review threshold is chosen for (``无`` for a message with no department)."""
-    predicted = decided[head].to_numpy(dtype=object)
-    return np.where(predicted == "", NO_DEPARTMENT, predicted) if head == "department" else predicted
+def _numbers(column) -> np.ndarray:
+    values = np.asarray(column, dtype=object)
+    return np.array([float(v) if v != "" and v is not None else np.nan for v in values], dtype=float)
 
 
 def review_heads(labels: dict) -> tuple[str, ...]:
@@ -257,15 +260,15 @@ def decide(
     thresholds: dict,
     rules: dict,
     keyword_hits: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Decisions for rows that reached the model (``docs`` normalised), one output row each.
+) -> dict[str, np.ndarray]:
+    """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
 
     ``rules``: ``keyword_weight`` (catalogue keyword boost), ``cue_weight`` (screening cues; absent = the cue
     rules are off, as in models trained before them) and, for the ``urgent`` head, ``urgent`` (``threshold`` on
     the probability of 是 and the danger lexicon's ``lexicon_precision``).
     """
     n = len(docs)
-    out = pd.DataFrame(index=range(n))
+    out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)
     probs = {head: p.copy() for head, p in probs.items()}
     screening = probs.get("screening")
     department = probs.get("department")
@@ -297,25 +300,25 @@ def decide(
         else:
             best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
             confidence = p[np.arange(n), best] if n else np.zeros(0)
-        out[head] = [names[j] for j in best]
+        out[head] = np.array(names, dtype=object)[best]
         out[f"{head}_confidence"] = np.round(confidence.astype(float), 4)
     if department is not None:
         primary = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
         confidence = department[np.arange(n), primary]
         if screening is not None:
-            primary, confidence = _department_for_screening(
-                department, d_labels, out["screening"].to_numpy(), out["screening_confidence"].to_numpy(dtype=float)
-            )
-        out["department"] = [d_labels[j] for j in primary]
+            primary, confidence = _department_for_screening(department, d_labels, out["screening"], out["screening_confidence"])
+        out["department"] = np.array(d_labels, dtype=object)[primary]
         out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
-        out["department_top3"] = _top3(d_labels, department, primary)
+        out["department_top3"] = np.array(_top3(d_labels, department, primary), dtype=object)
         if screening is not None:
-            no_department = out["screening"].eq(INVALID).to_numpy()
-            out.loc[no_department, ["department", "department_confidence", "department_top3"]] = ""
+            no_department = out["screening"] == INVALID
+            for column in ("department", "department_confidence", "department_top3"):
+                out[column][no_department] = ""
     review = garbage | cue_invalid
     for head in review_heads(labels):
         if head in out:
-            review |= review_confidence(out, head) < threshold_of(thresholds, head, review_label(out, head))
+            predicted, confidence = review_values(out, head)
+            review |= confidence < threshold_of(thresholds, head, predicted)
     out["needs_review"] = review
     return out
 
@@ -332,8 +335,8 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
         probs = model.predict_proba(good_docs)
         decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, rules=model.rules,
                          keyword_hits=catalogue_hits(model, good_docs))  # fmt: skip
-        for name in decided.columns:
-            columns[name][good] = decided[name].to_numpy()
+        for name, values in decided.items():
+            columns[name][good] = values
         columns["route_status"][good] = "ok"
     for i, reason in enumerate(reasons):
         if reason is not None:

@@ -19,8 +19,8 @@ from classifier.evaluate import score_decisions
 from classifier.models import model_class
 from classifier.groups import near_duplicate_groups
 from classifier.router import (
-    URGENT, URGENT_YES, check_text, choose_threshold, danger_hits, decide, prepare, review_confidence, review_heads,
-    review_label, threshold_of,
+    URGENT, URGENT_YES, check_text, choose_threshold, danger_hits, decide, prepare, review_heads, review_values,
+    threshold_of,
 )  # fmt: skip
 from classifier.text import normalize
 
@@ -115,8 +115,7 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
         rows = np.flatnonzero(gold != "")
         if head not in decided or rows.size == 0:
             continue
-        predicted = review_label(decided, head)[rows]
-        confidence = review_confidence(decided, head)[rows]
+        predicted, confidence = (values[rows] for values in review_values(decided, head))
         correct = predicted == gold[rows]
         per_label = {"": round(choose_threshold(confidence, correct, target), 4)}
         for label in np.unique(predicted):
@@ -171,7 +170,7 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
         candidate = {**rules, "keyword_weight": weight}
         if cue_weight is not None:
             candidate["cue_weight"] = cue_weight
-        decided = decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits)
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits))
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
         key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
@@ -181,7 +180,8 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     thresholds = _thresholds(decided, truth, labels, config.review_precision)
     kept = np.ones(len(decided), dtype=bool)
     for head, per_label in thresholds.items():
-        kept &= review_confidence(decided, head) >= threshold_of(thresholds, head, review_label(decided, head))
+        predicted, confidence = review_values(decided, head)
+        kept &= confidence >= threshold_of(thresholds, head, predicted)
     for head in thresholds:
         if head in scores:
             scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
