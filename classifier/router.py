@@ -10,8 +10,9 @@ thresholds with these same functions.
 Screening cues (``classifier/resources/cues.json``, ``classifier.cues``) work at two strengths. On every message
 they multiply the probability of their category by ``exp(cue_weight * min(hits, 3))`` (``cue_weight`` tuned on
 validation rows). On a short message (at most ``SHORT_CHARS`` characters: a one-line ticket, where the model has
-little to go on) they take precedence: a misconduct cue makes it 纪检监察; otherwise a 无效 cue, with no cue of
-another category and no catalogue keyword, makes it 无效 (always flagged for review, like the garbage rule).
+little to go on) they take precedence, in the order of ``PRECEDENCE``: the first of 纪检监察, 信访事项, 舆论监督
+whose cue it holds; otherwise a 无效 cue, with no cue of another category and no catalogue keyword, makes it 无效
+(always flagged for review, like the garbage rule).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ DECISION_HEADS = ("screening", "department")
 """Heads whose doubt sends a message to review (for a model with neither: all its heads)."""
 URGENT, URGENT_YES = "urgent", "是"
 MAX_INPUT_CHARS = 1_000_000
-MISCONDUCT = "纪检监察"
+PRECEDENCE = ("纪检监察", PETITION, "舆论监督")
+"""Screening categories whose cues decide a one-line ticket, strongest first (then 无效, see ``_cue_rules``)."""
 SHORT_CHARS = 60
 """A message this short (normalised title + text) is a one-line ticket: screening cues take precedence."""
 CUE_CONFIDENCE = 0.9
@@ -209,8 +211,9 @@ def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, 
     p = keyword_boost(p, hits, weight)
     short = np.array([len(doc) <= SHORT_CHARS for doc in docs], dtype=bool)
     forced = np.full(len(docs), -1)
-    if MISCONDUCT in names:
-        forced[short & (hits[:, names.index(MISCONDUCT)] > 0)] = names.index(MISCONDUCT)
+    for category in PRECEDENCE:
+        if category in names:
+            forced[short & (forced < 0) & (hits[:, names.index(category)] > 0)] = names.index(category)
     invalid = np.zeros(len(docs), dtype=bool)
     if INVALID in names:
         column = names.index(INVALID)

@@ -24,6 +24,8 @@ from classifier.router import (
 )  # fmt: skip
 from classifier.text import normalize
 
+URGENT_MIN_THRESHOLD = 0.1
+"""Lowest threshold on the probability of 是 the urgent rule may choose."""
 MIN_TITLE_CHARS = 6
 """Shortest title taken as a training row of its own (shorter ones say too little: "咨询", "投诉")."""
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
@@ -128,7 +130,9 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
 
 def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float) -> dict | None:
     """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
-    that, with the lexicon, reaches ``recall`` of 是 on the validation rows."""
+    that, with the lexicon, reaches ``recall`` of 是 on the validation rows, but not under
+    ``URGENT_MIN_THRESHOLD`` (below it nearly every message would be urgent); the recall and precision of 是
+    that the rule reaches on those rows are recorded with it."""
     if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
         return None
     gold = truth[URGENT].to_numpy(dtype=object)
@@ -143,7 +147,14 @@ def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame
             threshold = float(candidate)
             if ((p_yes >= candidate) | danger)[positive].mean() >= recall:
                 break
-    return {"threshold": min(threshold, 0.5), "lexicon_precision": None if precision is None else round(precision, 4)}
+    threshold = min(max(threshold, URGENT_MIN_THRESHOLD), 0.5)
+    flagged = (p_yes >= threshold) | danger
+    return {
+        "threshold": round(threshold, 4),
+        "lexicon_precision": None if precision is None else round(precision, 4),
+        "validation_recall": round(float(flagged[positive].mean()), 4) if positive.any() else None,
+        "validation_precision": round(float(positive[flagged].mean()), 4) if flagged.any() else None,
+    }
 
 
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
