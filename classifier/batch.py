@@ -37,6 +37,7 @@ class RouteSummary:
     needs_review: int
     seconds: float
     model_version: str
+    repeats: int = 0
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -104,11 +105,13 @@ def route_file(
     jobs: int = 1,
     chunk_size: int = 2000,
     on_progress: Callable[[int], None] = lambda rows: None,
+    history=None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
+    ``history`` (a ``repeats.RepeatIndex``) adds ``repeat_of`` and ``repeat_department`` to every row.
     Raises ``InputError``/``FileNotFoundError``/``ModelError`` on unusable input.
     """
     global _WORKER_MODEL
@@ -121,7 +124,7 @@ def route_file(
         model = load_model(model)
     if model.model.kind != "linear":
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
-    columns = output_columns(model.labels)
+    columns = output_columns(model.labels) + (["repeat_of", "repeat_department"] if history is not None else [])
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))
     head = list(itertools.islice(inputs, 2))
@@ -137,6 +140,10 @@ def route_file(
             pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(str(model.path),))
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, pool, jobs):
+                if history is not None:
+                    texts = chunk[table.text_col].where(chunk.get(ERROR_COLUMN, pd.Series("", chunk.index)).eq(""), "")
+                    routed["repeat_of"], routed["repeat_department"], _ = history.match(texts.tolist())
+                    counts["repeats"] = counts.get("repeats", 0) + int(routed["repeat_of"].ne("").sum())
                 _write(writer, output_frame(chunk, routed), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
@@ -155,6 +162,7 @@ def route_file(
         needs_review=counts["review"],
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
+        repeats=counts.get("repeats", 0),
     )
 
 
