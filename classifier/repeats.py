@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from classifier.errors import InputError
-from classifier.message_table import DEPARTMENT_COLUMNS, ID_COLUMNS, column, open_messages, read_chunks
+from classifier.message_table import (
+    CLOSED_STATUSES, DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS, column, open_messages, read_chunks,
+)  # fmt: skip
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, canonical, shingle_sets
 from classifier.minhash import similarity
 
@@ -84,7 +86,8 @@ class RepeatIndex:
     def build(cls, history: str | Path, *, text_col: str | None = None, id_col: str | None = None,
               department_col: str | None = None, params: MinHashParams = MinHashParams(),
               chunk_size: int = 5000) -> RepeatIndex:  # fmt: skip
-        """Index every row of ``history`` that has a text (rows without one cannot be repeated)."""
+        """Index every open case of ``history``: rows with a text, except those whose status column (``status``,
+        ``办理状态`` …, when there is one) says the case is closed (``已办结``, ``closed`` …)."""
         history = Path(history)
         sha256 = _sha256(history) if history.is_file() else None
         table = open_messages(history, text_col=text_col)
@@ -95,11 +98,14 @@ class RepeatIndex:
                 f"No department column in history file {history.name}: expected one named "
                 f"{', '.join(DEPARTMENT_COLUMNS[:4])} …; found {', '.join(table.columns[:12])}."
             )
+        status_name = column(table, STATUS_COLUMNS)
         signer = Signer(params)
         sets, ids, departments, keys, rows = [], [], [], [], []
         for chunk in read_chunks(table, chunk_size):
             chunk_sets = shingle_sets([canonical(t) if t.strip() else "" for t in chunk.texts], params.shingle)
-            keep = [i for i, s in enumerate(chunk_sets) if len(s)]
+            closed = chunk.frame[status_name].str.strip().str.lower().isin(CLOSED_STATUSES).tolist() if status_name \
+                else [False] * len(chunk_sets)  # fmt: skip
+            keep = [i for i, s in enumerate(chunk_sets) if len(s) and not closed[i]]
             if not keep:
                 continue
             first = len(ids)
@@ -119,7 +125,7 @@ class RepeatIndex:
         offsets = np.concatenate(([0], np.cumsum(lengths)))
         shingles = np.concatenate(sets) if sets else np.empty(0, np.uint32)
         source = _fingerprint(history, sha256) if sha256 else {}
-        source["columns"] = {"text": table.text_col, "id": id_name, "department": department_name}
+        source["columns"] = {"text": table.text_col, "id": id_name, "department": department_name, "status": status_name}
         return cls(params=params, band_keys=band_keys, band_rows=band_rows, shingles=shingles, offsets=offsets,
                    ids=ids, departments=departments, source=source)  # fmt: skip
 

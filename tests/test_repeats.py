@@ -100,3 +100,13 @@ def test_cli_route_with_history(history, tiny_model_dir, tmp_path):
     assert (index_folder(history) / "meta.json").exists()
     result = runner.invoke(app, [*args[:-1], str(tmp_path / "missing.csv")])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_closed_cases_are_not_repeated(tmp_path):
+    path = tmp_path / "past.csv"
+    pd.DataFrame([
+        {"id": "P1", "text": BASE, "department": "住房和城乡建设局", "办理状态": "已办结"},
+        {"id": "P2", "text": OTHER, "department": "交通运输局", "办理状态": "办理中"},
+    ]).to_csv(path, index=False)  # fmt: skip
+    index = RepeatIndex.build(path)
+    assert index.match([BASE, OTHER])[0] == ["", "P2"]
