@@ -124,8 +124,8 @@ def _similarities(tokens: list[list[str]], places: list[Place]):
 
 
 def cluster(messages: Messages, *, window_days: float | None, places: list[Place],
-            tokens: list[list[str]]) -> np.ndarray:  # fmt: skip
-    """Cluster number of every message (see the module docstring)."""
+            tokens: list[list[str]]):  # fmt: skip
+    """Cluster number of every message (see the module docstring), and the similarity matrix used."""
     n = len(messages.refs)
     similar = _similarities(tokens, places)
     order = np.lexsort((np.arange(n), messages.times))
@@ -154,7 +154,7 @@ def cluster(messages: Messages, *, window_days: float | None, places: list[Place
         sizes[best] += 1
         if t != NO_TIME:
             latest[best] = t if latest[best] == NO_TIME else max(latest[best], t)
-    return assigned
+    return assigned, similar
 
 
 def keywords(tokens: list[list[str]], labels: np.ndarray, top: int = KEYWORDS) -> dict[int, list[str]]:
@@ -200,7 +200,7 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
     else:
         places = [message_place(t, x) for t, x in zip(messages.titles, messages.texts)]
     tokens = [_tokens(t, x) for t, x in zip(messages.titles, messages.texts)]
-    labels = cluster(messages, window_days=window_days, places=places, tokens=tokens)
+    labels, similar = cluster(messages, window_days=window_days, places=places, tokens=tokens)
     terms = keywords(tokens, labels)
     rows = []
     members_of: dict[int, list[int]] = {}
@@ -213,8 +213,9 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
         span = (last - first) / _DAY_NS if len(known) and window_days is not None else None
         writers = len({messages.writers[m] or f"\0{m}" for m in members})
         support = messages.likes[members] + messages.dislikes[members]
-        by_time = sorted(members, key=lambda m: (int(messages.times[m]), m))
-        summary = next((messages.titles[m] for m in by_time if messages.titles[m].strip()), "")
+        closeness = np.asarray(similar[members][:, members].sum(axis=1)).ravel()
+        central = [members[k] for k in np.argsort(-closeness, kind="stable")]  # the one most like the others first
+        summary = next((messages.titles[m] for m in central if messages.titles[m].strip()), "")
         rows.append({
             "place": _cluster_place([places[m] for m in members]),
             "keywords": " ".join(terms[label]),
@@ -222,7 +223,7 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
             "size": len(members), "writers": writers,
             "heat": round(heat(writers, len(members), support, span), 2),
             "member_ids": "|".join(messages.refs[m] for m in members),
-            "summary": summary or messages.texts[by_time[0]][:40], "members": members, "_first": members[0],
+            "summary": summary or messages.texts[central[0]][:40], "members": members, "_first": members[0],
         })  # fmt: skip
     frame = pd.DataFrame(rows, columns=[*HOTSPOT_COLUMNS[1:], "summary", "members", "_first"])
     frame = frame.sort_values(["heat", "size", "_first"], ascending=[False, False, True]).reset_index(drop=True)
