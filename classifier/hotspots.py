@@ -210,7 +210,7 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
         times = messages.times[members]
         known = times[times != NO_TIME]
         first, last = (int(known.min()), int(known.max())) if len(known) else (NO_TIME, NO_TIME)
-        span = (last - first) / _DAY_NS if len(known) and window_days is not None else None
+        span = (last - first) / _DAY_NS if len(known) else None
         writers = len({messages.writers[m] or f"\0{m}" for m in members})
         support = messages.likes[members] + messages.dislikes[members]
         closeness = np.asarray(similar[members][:, members].sum(axis=1)).ravel()
