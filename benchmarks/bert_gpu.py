@@ -71,7 +71,7 @@ def run(device_name: str, quick: bool) -> list[dict]:
     from transformers import BertConfig
     from transformers import BertModel as Encoder
 
-    from classifier.bert import autocast_dtype, resolve_device
+    from classifier.models.torch_utils import autocast_dtype, resolve_device
 
     device = resolve_device(device_name)
     dtype = autocast_dtype("auto", device)
@@ -133,7 +133,7 @@ def route(encoder, device_name: str, settings: dict) -> dict:
     sys.path.insert(0, str(ROOT / "tests"))
     from tiny_bert import build_tokenizer
 
-    from classifier.bert import BertModel
+    from classifier.models.bert import BertModel
     from classifier.config import TrainConfig
     from classifier.data import load_bundled
 

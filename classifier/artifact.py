@@ -1,9 +1,11 @@
 """Model artifact directories: save and load with metadata, label maps and verified checksums.
 
 A directory holds the model's own files (written by its ``save``), ``labels.json`` (sorted labels per head),
-``catalogue.json`` (the department catalogue the model routes to) and ``metadata.json``: format version, model
-type and version, library versions, training-data hash, resolved config, validation metrics, review thresholds,
-rule settings and the SHA-256 of every other file, checked at load.
+``catalogue.json`` (the department catalogue the model routes to), ``training_rows.npy`` (a 64-bit hash of every
+training document, to tell when evaluation data overlaps it) and ``metadata.json``: format version, model type
+and version, library versions, training-data hash, resolved config, validation metrics, review thresholds, rule
+settings and the SHA-256 of every other file, checked at load. The model kinds are found through the registry of
+``classifier.models``; format version 1 (no training-row hashes, one review threshold per head) still loads.
 """
 
 from __future__ import annotations
@@ -15,29 +17,38 @@ import platform
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
+from importlib import resources
 from pathlib import Path
+
+import numpy as np
 
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.errors import ModelError
+from classifier.models import model_class
 
 FORMAT = "complaint-router-model"
-FORMAT_VERSION = 1
-SUPPORTED_VERSIONS = (1,)
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 METADATA = "metadata.json"
-_CORE_PACKAGES = ("complaint-router", "numpy", "scipy", "scikit-learn", "jieba", "rjieba")
-_BERT_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors")
-
-
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "default"
+TRAINING_ROWS = "training_rows.npy"
+_CORE_PACKAGES = ("complaint-router", "numpy", "scipy", "scikit-learn", "jieba", "rjieba", "opencc")
+_TORCH_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors")
 
 
 def default_model_path() -> Path:
-    """``$COMPLAINT_ROUTER_MODEL`` or the shipped ``models/default``."""
-    return Path(os.environ.get("COMPLAINT_ROUTER_MODEL", DEFAULT_MODEL))
+    """``$COMPLAINT_ROUTER_MODEL``, else the model shipped inside the package (the repository's ``models/default``)."""
+    chosen = os.environ.get("COMPLAINT_ROUTER_MODEL")
+    return Path(chosen) if chosen else Path(str(resources.files("classifier.bundled_models") / "default"))
+
+
+def document_hashes(docs: list[str]) -> np.ndarray:
+    """A 64-bit hash of every normalised document, in order (to find training rows among evaluation rows)."""
+    digests = b"".join(hashlib.blake2b(doc.encode("utf-8"), digest_size=8).digest() for doc in docs)
+    return np.frombuffer(digests, dtype="<u8").copy()
 
 
 def _sha256(path: Path) -> str:
@@ -49,7 +60,7 @@ def _sha256(path: Path) -> str:
 
 
 def library_versions(kind: str) -> dict[str, str]:
-    names = _CORE_PACKAGES + (_BERT_PACKAGES if kind in ("bert", "ensemble") else ())
+    names = _CORE_PACKAGES + (_TORCH_PACKAGES if model_class(kind).needs_torch else ())
     versions = {"python": platform.python_version()}
     for name in names:
         try:
@@ -67,6 +78,7 @@ class RoutingModel:
     metadata: dict
     model: object
     catalogue: Catalogue | None
+    _training_rows: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def version(self) -> str:
@@ -81,7 +93,8 @@ class RoutingModel:
         return list(self.model.labels)
 
     @property
-    def thresholds(self) -> dict[str, float]:
+    def thresholds(self) -> dict[str, float | dict[str, float]]:
+        """Review threshold per head: one number, or one per predicted label."""
         return self.metadata.get("thresholds", {})
 
     @property
@@ -95,6 +108,14 @@ class RoutingModel:
     def predict_proba(self, docs: list[str]):
         return self.model.predict_proba(docs)
 
+    def training_overlap(self, docs: list[str]) -> int | None:
+        """How many of ``docs`` (normalised) the model was trained on; None when the model did not record it."""
+        if self._training_rows is None:
+            if TRAINING_ROWS not in self.metadata.get("files", {}):
+                return None
+            self._training_rows = np.load(self.path / TRAINING_ROWS, allow_pickle=False)
+        return int(np.isin(document_hashes(docs), self._training_rows).sum())
+
 
 def save_model(
     model,
@@ -104,10 +125,14 @@ def save_model(
     catalogue: Catalogue | None,
     training_data: dict,
     metrics: dict,
-    thresholds: dict[str, float],
+    thresholds: dict,
     rules: dict,
+    training_docs: list[str] = (),
 ) -> Path:
-    """Write ``model`` as an artifact directory (atomically: built beside it, then moved into place)."""
+    """Write ``model`` as an artifact directory (atomically: built beside it, then moved into place).
+
+    ``training_docs`` (the normalised training documents) are stored as hashes, for ``training_overlap``.
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise ModelError(f"Cannot write the model to {directory}: it exists and is not a folder.")
@@ -119,7 +144,10 @@ def save_model(
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a model folder gets the usual permissions
         files = list(model.save(staging))
+        np.save(staging / TRAINING_ROWS, np.unique(document_hashes(list(training_docs))))
+        files.append(TRAINING_ROWS)
         (staging / "labels.json").write_text(json.dumps(model.labels, ensure_ascii=False, indent=1), encoding="utf-8")
         files.append("labels.json")
         if catalogue is not None:
@@ -157,6 +185,12 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return directory
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_metadata(directory: str | Path) -> dict:
@@ -204,21 +238,11 @@ def load_model(directory: str | Path) -> RoutingModel:
     _warn_versions(meta)
     config = TrainConfig.from_dict(meta["config"])
     labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
-    kind = meta.get("model_type")
-    if kind == "linear":
-        from classifier.linear import LinearModel
-
-        model = LinearModel.load(directory, config, labels)
-    elif kind == "bert":
-        from classifier.bert import BertModel
-
-        model = BertModel.load(directory, config, labels)
-    elif kind == "ensemble":
-        from classifier.ensemble import EnsembleModel
-
-        model = EnsembleModel.load(directory, config, labels)
-    else:
-        raise ModelError(f"Unknown model type {kind!r} in {directory / METADATA}.")
+    try:
+        cls = model_class(meta.get("model_type"))
+    except ModelError as error:
+        raise ModelError(f"{directory / METADATA}: {error}") from None
+    model = cls.load(directory, config, labels)
     catalogue_file = directory / "catalogue.json"
     catalogue = Catalogue.load(catalogue_file) if catalogue_file.exists() else None
     return RoutingModel(directory, meta, model, catalogue)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.errors import InputError, MissingFileError
 from classifier.features import PhraseCounter
 
 
@@ -33,7 +34,7 @@ class Catalogue:
                 for d in raw["departments"]
             )
         except (KeyError, TypeError) as error:
-            raise ValueError(
+            raise InputError(
                 f"A department catalogue needs a 'departments' list of objects with a 'name'; problem: {error!r}."
             ) from None
         return cls(departments, dict(raw.get("deadline_classes", {})))
@@ -45,9 +46,9 @@ class Catalogue:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise FileNotFoundError(f"Department catalogue not found: {path}") from None
+            raise MissingFileError(f"Department catalogue not found: {path}") from None
         except json.JSONDecodeError as error:
-            raise ValueError(f"Department catalogue {path} is not valid JSON: {error}") from None
+            raise InputError(f"Department catalogue {path} is not valid JSON: {error}") from None
         return cls.from_dict(raw)
 
     def to_dict(self) -> dict:

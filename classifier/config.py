@@ -1,92 +1,130 @@
-"""Training configuration: one typed dataclass, checked on creation and copied into the model artifact."""
+"""Training configuration: one typed dataclass, checked on creation and copied into the model artifact.
+
+It is the one source of every training option and its default: the ``train`` command builds its options from
+these fields (``help`` in Chinese and English, ``flag`` where the option name is not the field name).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-MODEL_KINDS = ("linear", "bert", "ensemble")
+from classifier.errors import ConfigError
+from classifier.models import MODEL_KINDS
+
+
+def option(default=None, zh: str = "", en: str = "", *, flag: str | None = None, factory=None):
+    """A config field with its command-line help; ``factory`` for mutable defaults."""
+    metadata = {"help": (zh, en), "flag": flag}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class TrainConfig:
-    """Every setting of ``train``; ``asdict(config)`` is stored in ``metadata.json``."""
+    """Every setting of ``train``; ``to_dict()`` is stored in ``metadata.json``."""
 
-    model: str = field(default="linear", metadata={"help": "linear, bert or ensemble"})
-    label_cols: list[str] = field(default_factory=list, metadata={"help": "heads to train; empty = standard heads found"})
-    text_col: str | None = field(default=None, metadata={"help": "text column of the training file(s)"})
-    title_col: str | None = field(default=None, metadata={"help": "title column of the training file(s)"})
-    validation_fraction: float = field(default=0.2, metadata={"help": "share of rows held out for metrics/thresholds"})
-    seed: int = 13
-    review_precision: float = field(default=0.9, metadata={"help": "target precision of auto-routed rows per head"})
-    refit_full: bool = field(default=True, metadata={"help": "refit on all rows after validation"})
+    model: str = option("linear", "模型类型：linear、bert 或 ensemble", "linear, bert or ensemble")
+    label_cols: list[str] = option(
+        zh="要训练的标签列（可重复）；不填则使用数据中的标准列", en="label column to train (repeatable); default: the standard heads found",
+        flag="--label-col", factory=list,
+    )  # fmt: skip
+    text_col: str | None = option(None, "训练文件的正文列", "text column of the training file(s)")
+    title_col: str | None = option(None, "训练文件的标题列", "title column of the training file(s)")
+    validation_fraction: float = option(0.2, "留作验证（指标与阈值）的行比例", "share of rows held out for metrics and thresholds")
+    seed: int = option(13, "随机种子", "random seed")
+    review_precision: float = option(0.95, "自动分派行的目标准确率（低于阈值的交人工复核）", "target precision of automatically routed rows")
+    urgent_recall: float = option(0.9, "紧急（是）的目标召回率", "target recall of urgent = 是")
+    refit_full: bool = option(True, "验证后在全部行上重新训练", "refit on all rows after validation")
     # linear model
-    tokenizer: str = "rjieba"
-    word_ngrams: tuple[int, int] = (1, 2)
-    char_ngrams: tuple[int, int] = (1, 2)
-    min_df: int = 2
-    max_word_features: int = 100_000
-    max_char_features: int = 100_000
-    C: float = 0.5
-    class_weight: str | None = "balanced"
-    calibration_folds: int = 3
-    imbalance_share: float = field(default=0.5, metadata={"help": "majority share above which a head tunes offsets"})
-    keyword_weight: float | None = field(default=None, metadata={"help": "catalogue keyword boost; None = tune"})
+    tokenizer: str = option("rjieba", "分词器：rjieba 或 jieba", "tokenizer: rjieba or jieba")
+    word_ngrams: tuple[int, int] = option((1, 2), "词 n-gram 范围", "word n-gram range")
+    char_ngrams: tuple[int, int] = option((1, 2), "字 n-gram 范围", "character n-gram range")
+    min_df: int = option(2, "特征的最小文档频数", "minimum document frequency of a feature")
+    max_word_features: int = option(100_000, "词特征上限", "maximum word features")
+    max_char_features: int = option(100_000, "字特征上限", "maximum character features")
+    C: float = option(0.5, "线性 SVM 的正则参数 C", "C of the linear SVM", flag="--svm-c")
+    class_weight: str | None = option("balanced", "类别权重：balanced 或不填", "class weights: balanced or none")
+    calibration_folds: int = option(3, "校准用的交叉验证折数", "cross-validation folds for calibration")
+    imbalance_share: float = option(0.5, "多数类占比超过此值时调节各类偏置", "majority share above which a head tunes offsets")
+    keyword_weight: float | None = option(None, "目录关键词加权；不填则在验证集上选择", "catalogue keyword boost; default: tuned")
+    cue_weight: float | None = option(None, "筛查线索词加权；不填则在验证集上选择", "screening cue boost; default: tuned")
+    title_examples: bool = option(True, "把有正文的留言标题另作训练样本（让一句话工单也能分派）", "add the titles of messages with a text as training rows of their own (for one-line tickets)")
     # transformer model
-    base_model: str | None = field(default=None, metadata={"help": "Hugging Face id or local checkpoint folder"})
-    max_length: int = 256
-    epochs: int = 4
-    batch_size: int = 32
-    gradient_accumulation: int = 1
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    patience: int = 2
-    precision: str = field(default="auto", metadata={"help": "auto, bf16, fp16 or fp32"})
-    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+    base_model: str | None = option(None, "BERT：Hugging Face 名称或本地模型目录", "BERT: Hugging Face id or local checkpoint folder")
+    max_length: int = option(256, "BERT：每条留言的最大 token 数", "BERT: tokens per message")
+    epochs: int = option(4, "BERT：训练轮数", "BERT: training epochs")
+    batch_size: int = option(32, "BERT：批大小", "BERT: batch size")
+    gradient_accumulation: int = option(1, "BERT：每次更新累积的步数", "BERT: steps per update")
+    learning_rate: float = option(3e-5, "BERT：峰值学习率", "BERT: peak learning rate")
+    weight_decay: float = option(0.01, "BERT：权重衰减", "BERT: weight decay")
+    warmup_ratio: float = option(0.1, "BERT：预热步数比例", "BERT: share of warm-up steps")
+    patience: int = option(2, "BERT：验证指标不再提升多少轮后停止", "BERT: epochs without gain before stopping")
+    precision: str = option("auto", "BERT：auto、bf16、fp16 或 fp32", "BERT: auto, bf16, fp16 or fp32")
+    device: str = option("auto", "BERT：auto、cpu 或 cuda", "BERT: auto, cpu or cuda")
     # ensemble
-    linear_model: str | None = field(default=None, metadata={"help": "trained linear artifact to ensemble"})
-    bert_model: str | None = field(default=None, metadata={"help": "trained BERT artifact to ensemble"})
+    linear_model: str | None = option(None, "集成：已训练的线性模型目录", "ensemble: trained linear model folder")
+    bert_model: str | None = option(None, "集成：已训练的 BERT 模型目录", "ensemble: trained BERT model folder")
 
     def __post_init__(self) -> None:
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}.")
-        if not 0 < self.validation_fraction < 0.9:
-            raise ValueError(f"validation_fraction must be in (0, 0.9), got {self.validation_fraction}.")
-        if not 0 < self.review_precision <= 1:
-            raise ValueError(f"review_precision must be in (0, 1], got {self.review_precision}.")
-        if self.C <= 0:
-            raise ValueError(f"C must be positive, got {self.C}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be None or 'balanced', got {self.class_weight!r}.")
-        if self.tokenizer not in ("rjieba", "jieba"):
-            raise ValueError(f"tokenizer must be 'rjieba' or 'jieba', got {self.tokenizer!r}.")
-        if self.precision not in ("auto", "bf16", "fp16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16, fp16 or fp32, got {self.precision!r}.")
-        if self.model == "bert" and not self.base_model:
-            raise ValueError("A BERT model needs base_model: a Hugging Face id or a local checkpoint folder.")
-        if self.model == "ensemble" and not (self.linear_model and self.bert_model):
-            raise ValueError("An ensemble needs linear_model and bert_model: two trained artifact folders.")
-        if self.max_length < 16:
-            raise ValueError(f"max_length must be at least 16, got {self.max_length}.")
-        for name in ("epochs", "batch_size", "gradient_accumulation", "min_df", "patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.calibration_folds < 2:
-            raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}.")
-        if not 0 < self.imbalance_share <= 1:
-            raise ValueError(f"imbalance_share must be in (0, 1], got {self.imbalance_share}.")
-        if self.keyword_weight is not None and self.keyword_weight < 0:
-            raise ValueError(f"keyword_weight must be >= 0 or None (tuned), got {self.keyword_weight}.")
-        if self.learning_rate <= 0 or not 0 <= self.warmup_ratio < 1:
-            raise ValueError("learning_rate must be positive and warmup_ratio in [0, 1).")
         self.word_ngrams = tuple(self.word_ngrams)
         self.char_ngrams = tuple(self.char_ngrams)
         self.label_cols = list(self.label_cols)
+        for problem in self._problems():
+            raise ConfigError(problem)
+
+    def _problems(self):
+        if self.model not in MODEL_KINDS:
+            yield f"model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}."
+        if not 0 < self.validation_fraction < 0.9:
+            yield f"validation_fraction must be in (0, 0.9), got {self.validation_fraction}."
+        for name in ("review_precision", "urgent_recall"):
+            if not 0 < getattr(self, name) <= 1:
+                yield f"{name} must be in (0, 1], got {getattr(self, name)}."
+        if self.C <= 0:
+            yield f"C must be positive, got {self.C}."
+        if self.class_weight not in (None, "balanced"):
+            yield f"class_weight must be None or 'balanced', got {self.class_weight!r}."
+        if self.tokenizer not in ("rjieba", "jieba"):
+            yield f"tokenizer must be 'rjieba' or 'jieba', got {self.tokenizer!r}."
+        for name in ("word_ngrams", "char_ngrams"):
+            low, high = getattr(self, name)
+            if not 1 <= low <= high:
+                yield f"{name} must satisfy 1 <= low <= high, got {getattr(self, name)}."
+        if self.precision not in ("auto", "bf16", "fp16", "fp32"):
+            yield f"precision must be auto, bf16, fp16 or fp32, got {self.precision!r}."
+        if self.device not in ("auto", "cpu", "cuda"):
+            yield f"device must be auto, cpu or cuda, got {self.device!r}."
+        if self.model == "bert" and not self.base_model:
+            yield "A BERT model needs base_model: a Hugging Face id or a local checkpoint folder (--base-model)."
+        if self.model == "ensemble" and not (self.linear_model and self.bert_model):
+            yield "An ensemble needs linear_model and bert_model: two trained model folders (--linear-model, --bert-model)."
+        if self.max_length < 16:
+            yield f"max_length must be at least 16, got {self.max_length}."
+        for name in ("epochs", "batch_size", "gradient_accumulation", "min_df", "patience"):
+            if getattr(self, name) < 1:
+                yield f"{name} must be at least 1, got {getattr(self, name)}."
+        if self.calibration_folds < 2:
+            yield f"calibration_folds must be at least 2, got {self.calibration_folds}."
+        if not 0 < self.imbalance_share <= 1:
+            yield f"imbalance_share must be in (0, 1], got {self.imbalance_share}."
+        for name in ("keyword_weight", "cue_weight"):
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                yield f"{name} must be >= 0 or None (tuned), got {getattr(self, name)}."
+        if self.learning_rate <= 0 or not 0 <= self.warmup_ratio < 1:
+            yield "learning_rate must be positive and warmup_ratio in [0, 1)."
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
+        """The config stored by ``to_dict``; an unknown key is an error that names it."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown training setting(s) {unknown}: expected names among {sorted(known)} "
+                "(a model saved by a newer complaint-router? upgrade it)."
+            )
+        return cls(**raw)

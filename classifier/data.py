@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
-from classifier.errors import InputError
-from classifier.io import ERROR_COLUMN, read_table
+from classifier.errors import InputError, MissingFileError
+from classifier.io import read_table
 from classifier.text import normalize
 
 SCHEMA = ("id", "channel", "title", "text", "time")
 STANDARD_HEADS = ("topic", "screening", "department", "urgent")
 DEFAULT_CHANNEL = "message_board"
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(os.environ.get("COMPLAINT_ROUTER_DATA", ROOT / "data"))
+DATA_DIR = Path(os.environ.get("COMPLAINT_ROUTER_DATA") or str(resources.files("classifier.bundled_data")))
+"""``$COMPLAINT_ROUTER_DATA``, else the data installed inside the package (the repository's ``data/``)."""
 BUNDLED = {
     "topic": "messages_topic.csv.gz",
     "titles": "titles_topic.csv.gz",
@@ -41,7 +42,7 @@ def bundled_path(name: str) -> Path:
         raise ValueError(f"Unknown bundled data set {name!r}; expected one of {', '.join(BUNDLED)}.")
     path = DATA_DIR / BUNDLED[name]
     if not path.exists():
-        raise FileNotFoundError(f"Bundled data file missing: {path} (is this a complete checkout?)")
+        raise MissingFileError(f"Bundled data file missing: {path} (set COMPLAINT_ROUTER_DATA to the data folder, or reinstall).")
     return path
 
 
@@ -66,13 +67,7 @@ def to_schema(frame: pd.DataFrame, *, text_col: str, title_col: str | None, sour
 
 def load_messages(path: str | Path, *, text_col: str | None = None, title_col: str | None = None) -> pd.DataFrame:
     """Read any supported table (bundled or a user's) into the message schema."""
-    frame, table = read_table(path, text_col=text_col, title_col=title_col)
-    if ERROR_COLUMN in frame:
-        bad = frame[ERROR_COLUMN].to_numpy() != ""
-        if bad.any():
-            raise InputError(f"{Path(path).name}: {frame[ERROR_COLUMN][bad].iloc[0]} ({int(bad.sum())} such rows); "
-                             "fix or remove them to train or evaluate on this file.")  # fmt: skip
-        frame = frame.drop(columns=[ERROR_COLUMN])
+    frame, table = read_table(path, text_col=text_col, title_col=title_col)  # a row that cannot be read fails it
     return to_schema(frame, text_col=table.text_col, title_col=table.title_col, source=Path(path).stem)
 
 

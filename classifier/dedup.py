@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from classifier.errors import InputError
-from classifier.io import TableWriter, check_output_path
+from classifier.errors import ConfigError, InputError
+from classifier.io import TableWriter, append_columns, check_output_path
 from classifier.message_table import (
-    ID_COLUMNS, NO_TIME, TIME_COLUMNS, MessageChunk, column, open_messages, parse_times, read_chunks, references,
+    ID_COLUMNS, NO_TIME, TIME_COLUMNS, column, open_messages, parse_times, read_chunks, references,
 )  # fmt: skip
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, ShingleSpill, Signer, candidates, canonical
 from classifier.minhash import first_occurrences, shingle_sets, similarity
@@ -87,7 +87,7 @@ class NearDuplicateFinder:
 
     def __init__(self, *, threshold: float = THRESHOLD, params: MinHashParams = MinHashParams()):
         if not 0.0 < threshold <= 1.0:
-            raise InputError(f"Threshold {threshold} is out of range: expected a similarity in (0, 1].")
+            raise ConfigError(f"Threshold {threshold} is out of range: expected a similarity in (0, 1].")
         self.threshold = threshold
         self.params = params
         self.signer = Signer(params)
@@ -123,23 +123,6 @@ class NearDuplicateFinder:
 
     def close(self) -> None:
         self.spill.close()
-
-
-def _output(chunk: MessageChunk, columns: dict[str, list[str]]) -> pd.DataFrame:
-    frame = chunk.frame
-    taken = set(frame.columns) | set(columns)
-    renamed = {}
-    for name in frame.columns:
-        if name in columns:
-            new, n = f"{name}_input", 2
-            while new in taken:
-                new, n = f"{name}_input_{n}", n + 1
-            renamed[name] = new
-            taken.add(new)
-    out = frame.rename(columns=renamed)
-    for name, values in columns.items():
-        out[name] = values
-    return out
 
 
 def dedup_file(
@@ -208,7 +191,7 @@ def dedup_file(
                 "similarity": ["" if np.isnan(s) else f"{s:.3f}" for s in sims[part]],
                 "dedup_status": status[part],
             }
-            writer.write(_output(chunk, columns))
+            writer.write(append_columns(chunk.frame, pd.DataFrame(columns)))
             written += len(chunk.texts)
         if written != n:
             raise InputError(f"{Path(input_path).name} changed while it was read ({n} rows, then {written}).")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from classifier.errors import InputError
+from classifier.errors import ConfigError
 from classifier.i18n import tr
 from classifier.io import TableWriter, check_output_path
 from classifier.message_table import (
@@ -83,9 +83,9 @@ def parse_window(value: str | None) -> float | None:
     try:
         days = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except ValueError:
-        raise InputError(f"Unreadable window {value!r}: expected a duration such as 30d, 2w or 12h.") from None
+        raise ConfigError(f"Unreadable window {value!r}: expected a duration such as 30d, 2w or 12h.") from None
     if days <= 0 or math.isnan(days):
-        raise InputError(f"Window {value!r} is not positive: expected a duration such as 30d, or none.")
+        raise ConfigError(f"Window {value!r} is not positive: expected a duration such as 30d, or none.")
     return days
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from classifier.io import ERROR_COLUMN, Table, find_column, open_table
+from classifier.io import Table, find_column, open_table
 
 ID_COLUMNS = ("id", "编号", "工单编号", "留言编号", "工单号", "来电编号", "来信编号", "message_id", "ticket_id")
 TIME_COLUMNS = (
@@ -46,12 +46,11 @@ def read_chunks(table: Table, size: int) -> Iterator[MessageChunk]:
     reason in ``errors`` (nothing is dropped)."""
     first = 0
     for chunk in table.chunks(size):
-        errors = chunk.pop(ERROR_COLUMN).tolist() if ERROR_COLUMN in chunk else [""] * len(chunk)
-        chunk = chunk.fillna("").reset_index(drop=True)
-        texts = [t if not e else "" for t, e in zip(chunk[table.text_col].tolist(), errors)]
-        titles = chunk[table.title_col].tolist() if table.title_col else [""] * len(chunk)
-        yield MessageChunk(first, chunk, texts, titles, errors)
-        first += len(chunk)
+        frame = chunk.frame.fillna("").reset_index(drop=True)
+        texts = [t if not e else "" for t, e in zip(frame[table.text_col].tolist(), chunk.errors)]
+        titles = frame[table.title_col].tolist() if table.title_col else [""] * len(frame)
+        yield MessageChunk(first, frame, texts, titles, list(chunk.errors))
+        first += len(frame)
 
 
 def open_messages(path: str | Path, *, text_col: str | None = None, title_col: str | None = None) -> Table:

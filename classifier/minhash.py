@@ -1,7 +1,7 @@
 """Near-duplicate machinery: canonical text, character shingles, MinHash signatures, LSH band tables, similarity.
 
-A message is canonicalised (``text.normalize``: NFKC, full/half width, masked phone numbers as ``TEL``; OpenCC
-traditional → simplified; lower case; punctuation and spaces removed) and cut into character 3-gram shingles,
+A message is canonicalised (``text.normalize``: NFKC, full/half width, traditional → simplified script, masked
+phone numbers as ``TEL``; then lower case, punctuation and spaces removed) and cut into character 3-gram shingles,
 hashed to 32 bits. MinHash signatures use datasketch's permutations (``affine32`` scheme, the same values as
 ``datasketch.MinHash(hashfunc=int).update_batch(shingles)``), computed for a whole batch with NumPy. Signatures
 are split into bands; two messages sharing a band are candidates, and a candidate counts only when the exact
@@ -24,10 +24,10 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 import numpy as np
 
+from classifier.errors import ConfigError
 from classifier.text import normalize
 
 SHINGLE = 3
@@ -56,22 +56,15 @@ class MinHashParams:
 
     def __post_init__(self) -> None:
         if self.shingle < 1 or self.num_perm < 1 or self.bands < 1 or self.num_perm % self.bands:
-            raise ValueError(f"Invalid MinHash parameters {self}: expected num_perm a multiple of bands, all ≥ 1.")
+            raise ConfigError(f"Invalid MinHash parameters {self}: expected num_perm a multiple of bands, all ≥ 1.")
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def canonical(text: str) -> str:
-    """The text as compared: normalised, simplified script, lower case, without punctuation or spaces."""
-    return _DROP.sub("", _t2s().convert(normalize(text)).lower())
+    """The text as compared: normalised (simplified script included), lower case, without punctuation or spaces."""
+    return _DROP.sub("", normalize(text).lower())
 
 
 def _fmix32(values: np.ndarray) -> np.ndarray:

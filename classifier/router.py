@@ -1,37 +1,60 @@
 """The routing decision: from per-head probabilities to screening, department, review flag and status.
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
-rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords), make the department
-follow the screening decision (纪检监察 goes to 纪委监委, 无效 gets no department, 信访局 only for 信访事项), and
-flag rows whose confidence is under the head's review threshold.
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords, screening cues, the
+danger lexicon for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委
+whatever the accused person's department, 无效 gets no department, 信访局 only for 信访事项), and flag rows whose
+confidence is under the review threshold of their head and predicted label. Training tunes the rules and
+thresholds with these same functions.
+
+Screening cues (``classifier/resources/cues.json``, ``classifier.cues``) work at two strengths. On every message
+they multiply the probability of their category by ``exp(cue_weight * min(hits, 3))`` (``cue_weight`` tuned on
+validation rows). On a short message (at most ``SHORT_CHARS`` characters: a one-line ticket, where the model has
+little to go on) they take precedence: a misconduct cue makes it 纪检监察; otherwise a 无效 cue, with no cue of
+another category and no catalogue keyword, makes it 无效 (always flagged for review, like the garbage rule).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from classifier.text import has_han, normalize
+from classifier.text import has_han, is_markup_junk, normalize, resource_lines
 
 INVALID = "无效"
 NO_DEPARTMENT = "无"
 LINKED = {"纪检监察": "纪委监委", INVALID: NO_DEPARTMENT}
 """Screening categories that fix the department."""
 PETITION, PETITION_OFFICE = "信访事项", "信访局"
-REVIEW_HEADS = ("screening", "department")
+DECISION_HEADS = ("screening", "department")
+"""Heads whose doubt sends a message to review (for a model with neither: all its heads)."""
+URGENT, URGENT_YES = "urgent", "是"
 MAX_INPUT_CHARS = 1_000_000
-OUTPUT_COLUMNS = (
-    "screening", "screening_confidence", "department", "department_confidence", "department_top3",
-    "topic", "topic_confidence", "needs_review", "route_status", "model_version",
-)  # fmt: skip
+MISCONDUCT = "纪检监察"
+SHORT_CHARS = 60
+"""A message this short (normalised title + text) is a one-line ticket: screening cues take precedence."""
+CUE_CONFIDENCE = 0.9
+"""Probability a precedence cue gives its category (the rest keeps its proportions)."""
 
 
 def output_columns(labels: dict[str, list[str]]) -> list[str]:
-    """The routing columns for a model with these heads: ``OUTPUT_COLUMNS`` plus a pair per other head."""
-    extra = [head for head in labels if head not in ("screening", "department", "topic")]
-    return list(OUTPUT_COLUMNS) + [c for head in extra for c in (head, f"{head}_confidence")]
+    """The routing columns of a model with these heads, in order.
+
+    ``screening``/``department``/``topic`` come first when the model has them (``department`` with
+    ``department_top3``), then a ``<head>, <head>_confidence`` pair for every other head, then
+    ``needs_review``, ``route_status`` and ``model_version``.
+    """
+    columns = []
+    for head in ("screening", "department", "topic"):
+        if head in labels:
+            columns += [head, f"{head}_confidence"] + (["department_top3"] if head == "department" else [])
+    for head in labels:
+        if head not in ("screening", "department", "topic"):
+            columns += [head, f"{head}_confidence"]
+    return columns + ["needs_review", "route_status", "model_version"]
 
 
 def check_text(title: object, text: object) -> str | None:
@@ -42,6 +65,8 @@ def check_text(title: object, text: object) -> str | None:
         return "empty text"
     if not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
         return "no text (only digits, punctuation or symbols)"
+    if is_markup_junk(text[:MAX_INPUT_CHARS]):
+        return "no readable text"
     return None
 
 
@@ -70,6 +95,19 @@ def is_garbage(doc: str) -> bool:
     return len(compact) >= 4 and len(set(compact[:64])) == 1 and len(set(doc.replace(" ", ""))) == 1
 
 
+@lru_cache(maxsize=1)
+def danger_counter():
+    """Phrase counter of the danger lexicon (``resources/danger.txt``): immediate risks that make a message urgent."""
+    from classifier.features import PhraseCounter
+
+    return PhraseCounter(sorted(set(resource_lines("danger.txt"))))
+
+
+def danger_hits(docs: list[str]) -> np.ndarray:
+    """True for documents that name an immediate danger of the lexicon."""
+    return danger_counter().counts(docs).sum(axis=1) > 0
+
+
 def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float, min_rows: int = 20) -> float:
     """The lowest confidence above which the rows' precision is at least ``target`` (1.0 when none is)."""
     if len(confidence) == 0:
@@ -82,6 +120,36 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target: float,
         return 1.0
     last = ok.max()
     return 0.0 if last == len(order) - 1 else float(confidence[order][last])
+
+
+def threshold_of(thresholds: dict, head: str, predicted: np.ndarray) -> np.ndarray:
+    """The review threshold of every row: the head's number, or the one of the row's predicted label."""
+    value = thresholds.get(head, 0.0)
+    if isinstance(value, dict):
+        return np.array([value.get(label, value.get("", 0.0)) for label in predicted], dtype=float)
+    return np.full(len(predicted), float(value))
+
+
+def review_values(decided, head: str) -> tuple[np.ndarray, np.ndarray]:
+    """The label and confidence a head's review threshold applies to, per row of ``decided`` (a DataFrame or a
+    dict of column arrays). A message screened 无效 has no department: it counts as ``无`` with its screening
+    confidence; a row that was not routed has confidence 0."""
+    predicted = np.asarray(decided[head], dtype=object)
+    confidence = _numbers(decided[f"{head}_confidence"])
+    if head == "department":
+        predicted = np.where(predicted == "", NO_DEPARTMENT, predicted)
+        if "screening_confidence" in decided:
+            confidence = np.where(np.isnan(confidence), _numbers(decided["screening_confidence"]), confidence)
+    return predicted, np.nan_to_num(confidence, nan=0.0)
+
+
+def _numbers(column) -> np.ndarray:
+    values = np.asarray(column, dtype=object)
+    return np.array([float(v) if v != "" and v is not None else np.nan for v in values], dtype=float)
+
+
+def review_heads(labels: dict) -> tuple[str, ...]:
+    return tuple(h for h in DECISION_HEADS if h in labels) or tuple(labels)
 
 
 def _renormalise(p: np.ndarray) -> np.ndarray:
@@ -110,9 +178,7 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     """Chosen department and its confidence given the screening decision.
 
     纪检监察 and 无效 fix the department (confidence = the screening confidence); otherwise the best department
-    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised. A 纪检监察 call
-    weaker than the best line department's share of the rest is overruled (returned as ``overruled``): the
-    message goes to that department and its screening falls back to the next category.
+    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised.
     """
     allowed = p.copy()
     reserved = [labels.index(d) for d in [*LINKED.values(), PETITION_OFFICE] if d in labels]
@@ -123,25 +189,67 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     allowed = _renormalise(allowed)
     primary = allowed.argmax(axis=1) if len(p) else np.zeros(0, dtype=int)
     confidence = allowed[np.arange(len(p)), primary]
-    overruled = np.zeros(len(p), dtype=bool)
-    for i, category in enumerate(screening):
-        if LINKED.get(category) in labels:
-            if category != INVALID and confidence[i] * (1 - screening_confidence[i]) > screening_confidence[i]:
-                overruled[i] = True
-                confidence[i] *= 1 - screening_confidence[i]
-            else:
-                primary[i], confidence[i] = labels.index(LINKED[category]), screening_confidence[i]
-    return primary, confidence, overruled
+    for category, department in LINKED.items():
+        if department in labels:
+            linked = screening == category
+            primary[linked], confidence[linked] = labels.index(department), screening_confidence[linked]
+    return primary, confidence
+
+
+def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, keywords: np.ndarray | None):
+    """Screening probabilities after the cue rules (see the module docstring), and the rows made 无效 by a cue."""
+    from classifier.cues import bundled_lexicon
+
+    lexicon = bundled_lexicon()
+    found = lexicon.hits(docs)
+    hits = np.zeros((len(docs), len(names)))
+    for j, category in enumerate(lexicon.categories):
+        if category in names:
+            hits[:, names.index(category)] = found[:, j]
+    p = keyword_boost(p, hits, weight)
+    short = np.array([len(doc) <= SHORT_CHARS for doc in docs], dtype=bool)
+    forced = np.full(len(docs), -1)
+    if MISCONDUCT in names:
+        forced[short & (hits[:, names.index(MISCONDUCT)] > 0)] = names.index(MISCONDUCT)
+    invalid = np.zeros(len(docs), dtype=bool)
+    if INVALID in names:
+        column = names.index(INVALID)
+        others = np.delete(hits, column, axis=1).sum(axis=1)
+        quiet = others == 0 if keywords is None else (others == 0) & (keywords.sum(axis=1) == 0)
+        invalid = short & (forced < 0) & (hits[:, column] > 0) & quiet
+        forced[invalid] = column
+    rows = np.flatnonzero(forced >= 0)
+    if rows.size:
+        chosen = p[rows, forced[rows]]
+        rest = p[rows].copy()
+        rest[np.arange(rows.size), forced[rows]] = 0.0
+        share = np.maximum(chosen, CUE_CONFIDENCE)
+        p[rows] = _renormalise(rest) * (1 - share)[:, None]
+        p[rows, forced[rows]] = share
+    return p, invalid
 
 
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
-    """Probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised (catalogue keyword rule).
-
-    A screening category linked to a department (纪检监察 to 纪委监委) is boosted by that department's hits.
-    """
+    """Probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised (catalogue keyword rule)."""
     if not weight:
         return p
     return _renormalise(p * np.exp(weight * np.minimum(hits, 3)))
+
+
+def _urgent_decision(p: np.ndarray, names: list[str], rule: dict, danger: np.ndarray | None):
+    """``urgent``: 是 when its probability reaches the rule's threshold (chosen for recall) or the danger
+    lexicon fires; the confidence is the probability of the chosen label (at least the lexicon's measured
+    precision for a lexicon-made 是)."""
+    yes = names.index(URGENT_YES)
+    p_yes = p[:, yes].copy()
+    if danger is not None and rule.get("lexicon_precision") is not None:
+        p_yes[danger] = np.maximum(p_yes[danger], float(rule["lexicon_precision"]))
+    chosen = (p_yes >= float(rule.get("threshold", 0.5))) | (danger if danger is not None else False)
+    others = p.copy()
+    others[:, yes] = -1
+    best = np.where(chosen, yes, others.argmax(axis=1) if len(p) else 0)
+    confidence = np.where(chosen, p_yes, p[np.arange(len(p)), best])
+    return best, confidence
 
 
 def decide(
@@ -149,73 +257,75 @@ def decide(
     labels: dict[str, list[str]],
     docs: list[str],
     *,
-    thresholds: dict[str, float],
+    thresholds: dict,
+    rules: dict,
     keyword_hits: np.ndarray | None = None,
-    keyword_weight: float = 0.0,
-) -> pd.DataFrame:
-    """Decisions for rows that reached the model (``docs`` normalised), one output row each."""
+) -> dict[str, np.ndarray]:
+    """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
+
+    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``cue_weight`` (screening cues; absent = the cue
+    rules are off, as in models trained before them) and, for the ``urgent`` head, ``urgent`` (``threshold`` on
+    the probability of 是 and the danger lexicon's ``lexicon_precision``).
+    """
     n = len(docs)
-    out = pd.DataFrame(index=range(n))
+    out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)
     probs = {head: p.copy() for head, p in probs.items()}
     screening = probs.get("screening")
     department = probs.get("department")
     s_labels, d_labels = labels.get("screening", []), labels.get("department", [])
-    if department is not None and keyword_hits is not None:
-        department = probs["department"] = keyword_boost(department, keyword_hits, keyword_weight)
-        if screening is not None:
-            linked = [(s_labels.index(c), d_labels.index(d)) for c, d in LINKED.items() if c in s_labels and d in d_labels]
+    weight = float(rules.get("keyword_weight") or 0.0)
+    if department is not None and keyword_hits is not None and weight:
+        department = probs["department"] = keyword_boost(department, keyword_hits, weight)
+        if screening is not None:  # a screening category linked to a department is boosted by its hits
             hits = np.zeros((n, len(s_labels)))
-            for a, b in linked:
-                hits[:, a] = keyword_hits[:, b]
-            screening = probs["screening"] = keyword_boost(screening, hits, keyword_weight)
-    garbage = np.zeros(n, dtype=bool)
+            for category, linked in LINKED.items():
+                if category in s_labels and linked in d_labels:
+                    hits[:, s_labels.index(category)] = keyword_hits[:, d_labels.index(linked)]
+            screening = probs["screening"] = keyword_boost(screening, hits, weight)
+    garbage = cue_invalid = np.zeros(n, dtype=bool)
+    if screening is not None and "cue_weight" in rules and n:
+        screening, cue_invalid = _cue_rules(screening, s_labels, docs, float(rules["cue_weight"]), keyword_hits)
+        probs["screening"] = screening
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
         if garbage.any():
             screening[garbage] = 0.0
             screening[garbage, s_labels.index(INVALID)] = 1.0
-    review = garbage.copy()
     for head, p in probs.items():
-        names = labels[head]
         if head == "department":
             continue
-        best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
-        confidence = p[np.arange(n), best] if n else np.zeros(0)
-        out[head] = [names[j] for j in best]
+        names = labels[head]
+        if head == URGENT and URGENT_YES in names and rules.get("urgent"):
+            best, confidence = _urgent_decision(p, names, rules["urgent"], danger_hits(docs) if n else None)
+        else:
+            best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
+            confidence = p[np.arange(n), best] if n else np.zeros(0)
+        out[head] = np.array(names, dtype=object)[best]
         out[f"{head}_confidence"] = np.round(confidence.astype(float), 4)
-        if head in REVIEW_HEADS or not set(REVIEW_HEADS) & set(probs):
-            review |= confidence < thresholds.get(head, 0.0)
     if department is not None:
         primary = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
         confidence = department[np.arange(n), primary]
         if screening is not None:
-            primary, confidence, overruled = _department_for_screening(
-                department, d_labels, out["screening"].to_numpy(), out["screening_confidence"].to_numpy(dtype=float)
-            )
-            if overruled.any():
-                fallback = screening[overruled].copy()
-                fallback[:, [s_labels.index(c) for c in LINKED if c in s_labels]] = 0.0
-                fallback = _renormalise(fallback)
-                out.loc[overruled, "screening"] = [s_labels[j] for j in fallback.argmax(axis=1)]
-                out.loc[overruled, "screening_confidence"] = np.round(fallback.max(axis=1).astype(float), 4)
-        out["department"] = [d_labels[j] for j in primary]
+            primary, confidence = _department_for_screening(department, d_labels, out["screening"], out["screening_confidence"])
+        out["department"] = np.array(d_labels, dtype=object)[primary]
         out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
-        out["department_top3"] = _top3(d_labels, department, primary)
-        review |= confidence < thresholds.get("department", 0.0)
+        out["department_top3"] = np.array(_top3(d_labels, department, primary), dtype=object)
         if screening is not None:
-            no_department = out["screening"].eq(INVALID).to_numpy()
-            out.loc[no_department, ["department", "department_confidence", "department_top3"]] = ""
+            no_department = out["screening"] == INVALID
+            for column in ("department", "department_confidence", "department_top3"):
+                out[column][no_department] = ""
+    review = garbage | cue_invalid
+    for head in review_heads(labels):
+        if head in out:
+            predicted, confidence = review_values(out, head)
+            review |= confidence < threshold_of(thresholds, head, predicted)
     out["needs_review"] = review
     return out
 
 
-def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:
-    """Output columns for one batch of rows, in order: decisions for usable rows, ``error: …`` for the rest."""
-    return route_batch(model, titles, texts)[0]
-
-
 def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """``route_rows`` plus the model's raw probabilities for the routable rows (in row order)."""
+    """Output columns for one batch of rows, in order (decisions for usable rows, ``error: …`` for the rest),
+    and the model's raw probabilities for the routable rows (in row order)."""
     docs, reasons = prepare(titles, texts)
     good = [i for i, reason in enumerate(reasons) if reason is None]
     columns = {name: np.full(len(docs), "", dtype=object) for name in output_columns(model.labels)}
@@ -223,18 +333,26 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
     if good:
         good_docs = [docs[i] for i in good]
         probs = model.predict_proba(good_docs)
-        hits = None
-        weight = float(model.rules.get("keyword_weight", 0.0) or 0.0)
-        if weight and model.catalogue is not None and "department" in probs:
-            hits = model.catalogue.keyword_hits(good_docs, model.labels["department"])
-        decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, keyword_hits=hits, keyword_weight=weight)
-        for name in decided.columns:
-            columns[name][good] = decided[name].to_numpy()
+        decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, rules=model.rules,
+                         keyword_hits=catalogue_hits(model, good_docs))  # fmt: skip
+        for name, values in decided.items():
+            columns[name][good] = values
         columns["route_status"][good] = "ok"
     for i, reason in enumerate(reasons):
         if reason is not None:
             columns["route_status"][i] = f"error: {reason}"
             columns["needs_review"][i] = True
     columns["model_version"][:] = model.version
-    frame = pd.DataFrame(columns)
-    return frame, probs
+    return pd.DataFrame(columns), probs
+
+
+def catalogue_hits(model, docs: list[str]) -> np.ndarray | None:
+    """Catalogue keyword counts (documents x departments) when the model uses the keyword rule."""
+    if not model.rules.get("keyword_weight") or model.catalogue is None or "department" not in model.labels:
+        return None
+    return model.catalogue.keyword_hits(docs, model.labels["department"])
+
+
+def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:
+    """The output columns for one batch of rows, in order."""
+    return route_batch(model, titles, texts)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,14 +10,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from classifier.artifact import load_model, save_model
+from classifier.artifact import save_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs
+from classifier.errors import InputError
 from classifier.evaluate import score_decisions
-from classifier.router import REVIEW_HEADS, choose_threshold, decide, prepare
+from classifier.models import model_class
+from classifier.groups import near_duplicate_groups
+from classifier.router import (
+    URGENT, URGENT_YES, check_text, choose_threshold, danger_hits, decide, prepare, review_heads, review_values,
+    threshold_of,
+)  # fmt: skip
+from classifier.text import normalize
 
+MIN_TITLE_CHARS = 6
+"""Shortest title taken as a training row of its own (shorter ones say too little: "咨询", "投诉")."""
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+CUE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+MIN_CLASS_ROWS = 20
+"""Validation rows a predicted label needs for a review threshold of its own."""
 
 
 @dataclass
@@ -34,53 +47,110 @@ def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
     if label_cols:
         missing = [c for c in label_cols if c not in frame]
         if missing:
-            raise ValueError(f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}.")
+            raise InputError(f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}.")
         return list(dict.fromkeys(label_cols))
     heads = [h for h in STANDARD_HEADS if h in frame and frame[h].ne("").any()]
     if not heads:
-        raise ValueError(
+        raise InputError(
             f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {list(frame.columns)}."
         )
     return heads
 
 
-def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and validation row indices, stratified on the rarest-labelled head's labels."""
+def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int, groups: np.ndarray | None = None):
+    """Train and validation row indices, stratified on the rarest-labelled head's labels.
+
+    ``groups`` (near-duplicate groups, ``classifier.groups``) keeps every group on one side: whole groups are
+    drawn, per label of their first row, until the label's share is held out.
+    """
     rng = np.random.default_rng(seed)
     key = frame[min(heads, key=lambda h: (frame[h].ne("").sum(), h))].to_numpy()
+    groups = np.arange(len(frame)) if groups is None else np.asarray(groups)
+    _, first, size = np.unique(groups, return_index=True, return_counts=True)
     held = []
     for value in pd.unique(key):
-        rows = np.flatnonzero(key == value)
-        rng.shuffle(rows)
-        held.extend(rows[: int(round(len(rows) * fraction))])
-    held = np.sort(np.array(held, dtype=int))
-    return np.setdiff1d(np.arange(len(frame)), held), held
+        mine = np.flatnonzero(key[first] == value)
+        rng.shuffle(mine)
+        wanted, taken = int(round(np.count_nonzero(key == value) * fraction)), 0
+        for g in mine:
+            if taken >= wanted:
+                break
+            held.append(g)
+            taken += size[g]
+    held_groups = np.unique(groups[first[held]]) if held else np.zeros(0, dtype=groups.dtype)
+    valid = np.flatnonzero(np.isin(groups, held_groups))
+    return np.setdiff1d(np.arange(len(frame)), valid), valid
+
+
+def title_rows(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The rows among ``rows`` whose title can stand alone as a one-line ticket, and those titles normalised."""
+    chosen, docs = [], []
+    for i in rows:
+        title, text = frame.at[i, "title"], frame.at[i, "text"]
+        if text and check_text("", title) is None and len(title) >= MIN_TITLE_CHARS:
+            chosen.append(i)
+            docs.append(normalize(title))
+    return np.array(chosen, dtype=int), docs
 
 
 def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str]):
-    if config.model == "linear":
-        from classifier.linear import LinearModel
-
-        return LinearModel(config).fit(docs, targets, vocabulary_docs)
-    if config.model == "bert":
-        from classifier.bert import BertModel
-
-        return BertModel(config).fit(docs, targets)
-    from classifier.ensemble import EnsembleModel
-
-    return EnsembleModel.from_models(config, load_model(config.linear_model), load_model(config.bert_model))
+    return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs)
 
 
-def _confidence(decided: pd.DataFrame, head: str) -> np.ndarray:
-    """A head's decision confidences; a message screened 无效 has no department, its screening confidence stands in."""
-    confidence = pd.to_numeric(decided[f"{head}_confidence"], errors="coerce")
-    if head == "department" and "screening_confidence" in decided:
-        confidence = confidence.fillna(decided["screening_confidence"].astype(float))
-    return confidence.fillna(0.0).to_numpy(dtype=float)
+def _with_titles(config: TrainConfig, frame: pd.DataFrame, docs: list[str], targets: dict, rows: np.ndarray):
+    """Documents and targets of ``rows``, followed (``config.title_examples``) by their titles as rows of their own."""
+    extra, titles = title_rows(frame, rows) if config.title_examples else (np.zeros(0, dtype=int), [])
+    every = np.concatenate([rows, extra]).astype(int)
+    return [docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()}
+
+
+def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target: float) -> dict[str, dict[str, float]]:
+    """Review thresholds per head and predicted label, for ``target`` precision on the validation rows.
+
+    A label predicted on fewer than ``MIN_CLASS_ROWS`` validation rows gets the head's threshold (key ``""``).
+    """
+    thresholds = {}
+    for head in review_heads(labels):
+        gold = truth[head].to_numpy(dtype=object) if head in truth else np.array([""] * len(decided), dtype=object)
+        rows = np.flatnonzero(gold != "")
+        if head not in decided or rows.size == 0:
+            continue
+        predicted, confidence = (values[rows] for values in review_values(decided, head))
+        correct = predicted == gold[rows]
+        per_label = {"": round(choose_threshold(confidence, correct, target), 4)}
+        for label in np.unique(predicted):
+            mine = predicted == label
+            if mine.sum() >= MIN_CLASS_ROWS:
+                per_label[str(label)] = round(choose_threshold(confidence[mine], correct[mine], target), 4)
+        thresholds[head] = per_label
+    return thresholds
+
+
+def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float) -> dict | None:
+    """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
+    that, with the lexicon, reaches ``recall`` of 是 on the validation rows."""
+    if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
+        return None
+    gold = truth[URGENT].to_numpy(dtype=object)
+    rows = np.flatnonzero(gold != "")
+    positive = gold[rows] == URGENT_YES
+    danger = danger_hits([docs[i] for i in rows])
+    precision = float(positive[danger].mean()) if danger.any() else None
+    p_yes = probs[URGENT][rows, labels[URGENT].index(URGENT_YES)]
+    threshold = 0.5
+    if positive.any():
+        for candidate in np.unique(np.round(p_yes, 4))[::-1]:
+            threshold = float(candidate)
+            if ((p_yes >= candidate) | danger)[positive].mean() >= recall:
+                break
+    return {"threshold": min(threshold, 0.5), "lexicon_precision": None if precision is None else round(precision, 4)}
 
 
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
-    """Keyword weight, review thresholds and metrics from validation rows."""
+    """Rules (keyword and cue weights, urgent rule), review thresholds and metrics from validation rows.
+
+    The decisions are made by the router itself (``classifier.router.decide``), with the candidate rules.
+    """
     probs = model.predict_proba(docs)
     labels = model.labels
     hits = None
@@ -88,33 +158,34 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     if catalogue is not None and "department" in labels:
         hits = catalogue.keyword_hits(docs, labels["department"])
         weights = [config.keyword_weight] if config.keyword_weight is not None else list(KEYWORD_WEIGHTS)
+    cue_weights = [None]
+    if "screening" in labels:
+        cue_weights = [config.cue_weight] if config.cue_weight is not None else list(CUE_WEIGHTS)
+    rules: dict = {}
+    urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall)
+    if urgent is not None:
+        rules["urgent"] = urgent
     best = None
-    for weight in weights:
-        decided = decide(probs, labels, docs, thresholds={}, keyword_hits=hits, keyword_weight=weight)
+    for weight, cue_weight in itertools.product(weights, cue_weights):
+        candidate = {**rules, "keyword_weight": weight}
+        if cue_weight is not None:
+            candidate["cue_weight"] = cue_weight
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits))
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
         key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
         if best is None or key > best[0] + 1e-9:
-            best = (key, weight, decided, scores)
-    _, weight, decided, scores = best
-    thresholds = {}
-    for head in labels:
-        gold = truth[head].to_numpy() if head in truth else np.array([""] * len(docs))
-        rows = np.flatnonzero(gold != "")
-        if head not in decided or rows.size == 0:
-            continue
-        predicted = decided[head].to_numpy()[rows]
-        if head == "department":
-            predicted = np.where(predicted == "", "无", predicted)
-        confidence = _confidence(decided, head)[rows]
-        thresholds[head] = round(choose_threshold(confidence, predicted == gold[rows], config.review_precision), 4)
+            best = (key, candidate, decided, scores)
+    _, rules, decided, scores = best
+    thresholds = _thresholds(decided, truth, labels, config.review_precision)
+    kept = np.ones(len(decided), dtype=bool)
+    for head, per_label in thresholds.items():
+        predicted, confidence = review_values(decided, head)
+        kept &= confidence >= threshold_of(thresholds, head, predicted)
     for head in thresholds:
         if head in scores:
-            review_set = REVIEW_HEADS if set(REVIEW_HEADS) & set(labels) else tuple(labels)
-            if head in review_set:
-                kept = _confidence(decided, head) >= thresholds[head]
-                scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
-    return scores, thresholds, {"keyword_weight": weight}
+            scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
+    return scores, thresholds, rules
 
 
 def train(
@@ -137,22 +208,21 @@ def train(
     frame = frame[usable].reset_index(drop=True)
     docs = [d for d, ok in zip(docs, usable) if ok]
     if len(frame) < 4:
-        raise ValueError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
-    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed)
+        raise InputError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
+    groups = near_duplicate_groups(docs)
+    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, groups)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
-    progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)}")
-    model = _fit(config, [docs[i] for i in train_rows], {h: t[train_rows] for h, t in targets.items()}, vocabulary_docs)
-    if config.model == "ensemble":  # the two parts are trained already: tune their per-head weights here
-        model.tune([docs[i] for i in valid_rows], {h: t[valid_rows] for h, t in targets.items()})
-        progress(f"ensemble weights of the linear model per head: {model.weights_}")
+    progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
+             f"(near-copies kept on one side: {len(docs) - len(np.unique(groups))} rows joined to another)")  # fmt: skip
+    model = _fit(config, *_with_titles(config, frame, docs, targets, train_rows), vocabulary_docs)
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
     )
     for head, m in metrics.items():
         progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")
-    if config.refit_full and config.model != "ensemble":
+    if config.refit_full:
         progress("refitting on all rows")
-        model = _fit(config, docs, targets, vocabulary_docs)
+        model = _fit(config, *_with_titles(config, frame, docs, targets, np.arange(len(frame))), vocabulary_docs)
     training_data = {
         "sha256": frame_hash(frame[["title", "text", *heads]]),
         "rows": len(frame),
@@ -162,7 +232,7 @@ def train(
         "metrics_on": "validation split, before the refit on all rows" if config.refit_full else "validation split",
     }
     path = save_model(model, out, config=config, catalogue=catalogue, training_data=training_data,
-                      metrics={"validation": metrics}, thresholds=thresholds, rules=rules)  # fmt: skip
+                      metrics={"validation": metrics}, thresholds=thresholds, rules=rules, training_docs=docs)  # fmt: skip
     return TrainResult(path, metrics, thresholds, len(frame), skipped, heads)
 
 
@@ -180,7 +250,7 @@ def train_files(
     The department catalogue is ``catalogue`` or, when not given, the bundled ``data/departments.json``.
     """
     if not data:
-        raise ValueError("No training data given: pass at least one --data FILE.")
+        raise InputError("No training data given: pass at least one --data FILE.")
     columns = {"text_col": config.text_col, "title_col": config.title_col}
     frame = pd.concat([load_messages(p, **columns) for p in data], ignore_index=True).fillna("").astype(str)
     vocabulary = [doc for path in unlabelled for doc in message_docs(load_messages(path, **columns))]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from classifier.artifact import DEFAULT_MODEL, load_model
+from classifier.artifact import default_model_path, load_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.data import catalogue_path
@@ -51,6 +51,18 @@ def tiny_config(**overrides) -> TrainConfig:
     return TrainConfig.from_dict(settings)
 
 
+@pytest.fixture(autouse=True)
+def english_messages(monkeypatch):
+    """Tests read messages in English (``--lang en``); tests of the Chinese default unset this."""
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "en")
+
+
+@pytest.fixture(autouse=True)
+def no_debug(monkeypatch):
+    """Every test starts without debug mode (``--debug`` sets it in the process environment of the CLI tests)."""
+    monkeypatch.delenv("COMPLAINT_ROUTER_DEBUG", raising=False)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from classifier.training import train
@@ -67,4 +79,4 @@ def tiny_model(tiny_model_dir):
 
 @pytest.fixture(scope="session")
 def shipped_model():
-    return load_model(DEFAULT_MODEL)
+    return load_model(default_model_path())

@@ -68,3 +68,47 @@ def test_save_refuses_a_folder_with_other_files(tmp_path):
     with pytest.raises(ModelError, match="not a model folder"):
         train(tiny_frame(), folder, tiny_config())
     assert (folder / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_model_folder_gets_the_usual_permissions(tiny_model_dir):
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(tiny_model_dir.stat().st_mode) == 0o777 & ~mask
+
+
+def test_evaluating_on_training_rows_is_counted_and_warned(tiny_model_dir, tiny_model):
+    from classifier.evaluate import evaluate, overlap_warning
+    from conftest import tiny_frame
+
+    frame = tiny_frame()
+    fresh = frame.assign(text=frame["text"] + "（新的一条）")
+    both = __import__("pandas").concat([frame.iloc[:5], fresh], ignore_index=True)
+    result = evaluate(tiny_model, both)
+    assert result["training_overlap"] == 5
+    assert "5 of the 21" in overlap_warning(result)
+    assert overlap_warning(evaluate(tiny_model, fresh)) is None
+
+
+def test_unknown_config_key_is_an_error_naming_it():
+    from classifier.config import TrainConfig
+    from classifier.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_depth"):
+        TrainConfig.from_dict({"max_depth": 3})
+
+
+def test_a_format_1_model_still_loads(model_copy):
+    meta = json.loads((model_copy / "metadata.json").read_text(encoding="utf-8"))
+    del meta["files"]["training_rows.npy"]
+    (model_copy / "training_rows.npy").unlink()
+    meta["format_version"] = 1
+    meta["thresholds"] = {"screening": 0.0, "department": 0.3}
+    (model_copy / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    model = load_model(model_copy)
+    assert model.training_overlap(["任何留言"]) is None
+    from classifier.router import route_rows
+
+    assert route_rows(model, [""], ["公司拖欠工资"])["route_status"].tolist() == ["ok"]

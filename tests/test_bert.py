@@ -19,7 +19,8 @@ from tiny_bert import write_csv  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from classifier.artifact import ModelError, load_model  # noqa: E402
-from classifier.bert import INSTALL_HINT, BertModel, class_weights, head_tail, require_torch  # noqa: E402
+from classifier.models.bert import BertModel, class_weights, head_tail
+from classifier.models.torch_utils import INSTALL_HINT, require_torch  # noqa: E402
 from classifier.cli import app  # noqa: E402
 from classifier.text import normalize  # noqa: E402
 
@@ -102,8 +103,8 @@ def test_save_load_round_trip_gives_identical_probabilities(fitted, tmp_path):
     assert all((tmp_path / f).is_file() for f in files)
     loaded = BertModel.load(tmp_path, model.config, model.labels)
     before, after = model.predict_proba(docs), loaded.predict_proba(list(reversed(docs)))
-    for head in HEADS:
-        np.testing.assert_array_equal(before[head], after[head][::-1])
+    for head in HEADS:  # reversed order puts rows in other padded batches: equal up to float rounding
+        np.testing.assert_allclose(before[head], after[head][::-1], rtol=0, atol=1e-6)
     assert {h: p.shape for h, p in loaded.predict_proba([]).items()} == {h: (0, len(model.labels[h])) for h in HEADS}
 
 
@@ -128,7 +129,7 @@ def test_a_head_with_one_label_is_an_error_naming_it(tiny_checkpoint):
 
 def test_missing_torch_gives_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(ImportError, match=r'pip install -e "\.\[bert\]"'):
+    with pytest.raises(ImportError, match=r'complaint-router\[bert\]'):
         require_torch()
     assert "pip install" in INSTALL_HINT
 

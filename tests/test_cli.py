@@ -114,3 +114,66 @@ def test_text_column_is_not_also_the_title(tmp_path, tiny_model_dir):
     frame.to_csv(tmp_path / "d.csv", index=False)
     table = open_table(tmp_path / "d.csv", text_col="留言主题")
     assert table.text_col == "留言主题" and table.title_col is None
+
+
+def test_custom_label_model_routes_and_predicts_its_own_heads(tmp_path):
+    frame = tiny_frame().rename(columns={"department": "类别"})[["title", "text", "类别"]]
+    frame.to_csv(tmp_path / "mine.csv", index=False)
+    assert runner.invoke(app, ["train", "--data", str(tmp_path / "mine.csv"), "--out", str(tmp_path / "m"),
+                               "--label-col", "类别"]).exit_code == 0  # fmt: skip
+    out = tmp_path / "routed.csv"
+    result = runner.invoke(app, ["route", str(tmp_path / "mine.csv"), "-o", str(out), "-m", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    routed = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(routed.columns) == ["title", "text", "类别_input", "类别", "类别_confidence", "needs_review",
+                                    "route_status", "model_version"]  # fmt: skip
+    shown = runner.invoke(app, ["predict", "公司拖欠工资三个月", "-m", str(tmp_path / "m")])
+    assert shown.exit_code == 0 and "类别: 人力资源和社会保障局" in shown.stdout
+    assert "screening" not in shown.stdout
+
+
+def test_predict_shows_each_probability_once_and_working_days(tiny_model_dir):
+    result = runner.invoke(app, ["predict", "公司拖欠工资三个月不发", "-m", str(tiny_model_dir)])
+    lines = result.stdout.splitlines()
+    department = next(line for line in lines if line.startswith("department:"))
+    alternatives = next(line for line in lines if line.startswith("alternatives:"))
+    assert "人力资源和社会保障局" in department and "人力资源和社会保障局" not in alternatives
+    assert any(line.startswith("deadline: ") and "working day" in line for line in lines)
+
+
+def test_messages_and_help_are_chinese_by_default(tiny_model_dir, monkeypatch, tmp_path):
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("COMPLAINT_ROUTER_LANG", "LANG", "LC_ALL", "LC_MESSAGES")}
+    command = [sys.executable, "-m", "classifier.cli"]
+    shown = subprocess.run([*command, "route", "--help"], env=env, capture_output=True, text=True)
+    assert "输出文件" in shown.stdout
+    missing = subprocess.run([*command, "route", str(tmp_path / "none.csv"), "-o", str(tmp_path / "o.csv")],
+                             env=env, capture_output=True, text=True)  # fmt: skip
+    assert missing.returncode == 2 and missing.stderr.startswith("错误：")
+    english = subprocess.run([*command, "--lang", "en", "route", "--help"], env=env, capture_output=True, text=True)
+    assert "Output file" in english.stdout
+
+
+def test_a_bug_is_exit_1_and_debug_shows_the_traceback(tiny_model_dir, monkeypatch):
+    import classifier.predict
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(classifier.predict, "predict", broken)
+    result = runner.invoke(app, ["predict", "公司拖欠工资", "-m", str(tiny_model_dir)])
+    assert result.exit_code == 1 and "internal error" in result.stderr and "--debug" in result.stderr
+    debug = runner.invoke(app, ["--debug", "predict", "公司拖欠工资", "-m", str(tiny_model_dir)])
+    assert isinstance(debug.exception, KeyError)
+
+
+def test_train_options_come_from_the_config():
+    from dataclasses import fields
+
+    from classifier.config import TrainConfig
+
+    shown = runner.invoke(app, ["train", "--help"], terminal_width=200).stdout
+    for f in fields(TrainConfig):
+        assert (f.metadata.get("flag") or "--" + f.name.replace("_", "-")) in shown

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from classifier.cli import app
 from classifier.dedup import DEDUP_COLUMNS, dedup_file
-from classifier.errors import InputError
+from classifier.errors import InputError, UserError
 from classifier.minhash import BandTable, MinHashParams, Signer, canonical, shingle_sets, similarity
 
 runner = CliRunner()
@@ -151,7 +151,7 @@ def test_duplicate_ids_are_referenced_with_their_row(tmp_path):
 
 def test_rejects_bad_threshold_and_same_output(tmp_path):
     source = write(tmp_path, [{"id": "a", "text": BASE}])
-    with pytest.raises(InputError):
+    with pytest.raises(UserError):
         dedup_file(source, tmp_path / "out.csv", threshold=1.5)
     with pytest.raises(InputError):
         dedup_file(source, source)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner  # noqa: E402
 
 from classifier.artifact import ModelError, load_model  # noqa: E402
 from classifier.cli import app  # noqa: E402
-from classifier.ensemble import WEIGHT_GRID, EnsembleModel  # noqa: E402
+from classifier.models.ensemble import WEIGHT_GRID, EnsembleModel  # noqa: E402
 
 
 

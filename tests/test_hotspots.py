@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier.cli import app
-from classifier.errors import InputError
+from classifier.errors import UserError
 from classifier.hotspots import HOTSPOT_COLUMNS, heat, hotspots_file, parse_window
 from classifier.places import message_place, sites
 
@@ -62,9 +62,9 @@ def test_places_of_the_anonymised_data():
 def test_parse_window():
     assert parse_window("30d") == 30 and parse_window("2w") == 14 and parse_window("12h") == 0.5
     assert parse_window("none") is None and parse_window("45") == 45
-    with pytest.raises(InputError):
+    with pytest.raises(UserError):
         parse_window("soon")
-    with pytest.raises(InputError):
+    with pytest.raises(UserError):
         parse_window("-3d")
 
 

@@ -76,7 +76,7 @@ def test_failure_while_finishing_leaves_no_temporary_file(tiny_model_dir, tmp_pa
 
     monkeypatch.setattr(os, "replace", replace)
     result = CliRunner().invoke(app, ["route", str(source), "-o", str(out), "--model", str(tiny_model_dir)])
-    assert result.exit_code == 2 and "No space left" in result.stderr
+    assert result.exit_code == 1 and "No space left" in result.stderr  # the system refused: not a user error (2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
@@ -118,7 +118,8 @@ def test_killed_process_leaves_no_output(tiny_model_dir, tmp_path):
                 assert process.returncode == -signal.SIGKILL
             else:
                 assert process.returncode == 130, (name, process.returncode, stderr)
-                assert "interrupted" in stderr and len(stderr.strip().splitlines()) == 1, stderr
+                errors = [line for line in stderr.strip().splitlines() if not line.startswith("reading ")]
+                assert len(errors) == 1 and "interrupted" in errors[0], stderr  # one error line after what was read
                 assert "Traceback" not in stderr
                 assert sorted(p.name for p in folder.iterdir()) == ["out.csv"], name
     finally:

@@ -15,7 +15,8 @@ from conftest import tiny_config, tiny_frame  # noqa: E402
 from tiny_bert import corpus, write_csv  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from classifier.bert import IGNORE, BertModel  # noqa: E402
+from classifier.models.bert import BertModel
+from classifier.models.torch_utils import IGNORE  # noqa: E402
 from classifier.cli import app  # noqa: E402
 from classifier.pretrain import mask_whole_words, pretrain, word_index  # noqa: E402
 from classifier.text import normalize, segment  # noqa: E402

@@ -1,8 +1,10 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from classifier.router import (
-    OUTPUT_COLUMNS, check_text, choose_threshold, decide, is_garbage, keyword_boost, route_rows,
+    check_text, choose_threshold, decide, is_garbage, keyword_boost, output_columns, review_values, route_rows,
+    threshold_of,
 )  # fmt: skip
 
 LABELS = {
@@ -14,7 +16,7 @@ LABELS = {
 def _decide(screening, department, docs=None, thresholds=None):
     probs = {"screening": np.array(screening, dtype=float), "department": np.array(department, dtype=float)}
     docs = docs or ["一条正常的留言"] * len(screening)
-    return decide(probs, LABELS, docs, thresholds=thresholds or {})
+    return pd.DataFrame(decide(probs, LABELS, docs, thresholds=thresholds or {}, rules={}))
 
 
 def test_misconduct_goes_to_discipline_commission():
@@ -75,7 +77,7 @@ def test_unusable_text_reasons(text, reason):
 
 def test_route_rows_keeps_order_and_marks_errors(tiny_model):
     out = route_rows(tiny_model, ["", "", ""], ["公司拖欠工资三个月", "   ", "学校乱收费"])
-    assert list(out.columns[: len(OUTPUT_COLUMNS)]) == list(OUTPUT_COLUMNS)
+    assert list(out.columns) == output_columns(tiny_model.labels)
     assert out["route_status"].tolist() == ["ok", "error: empty text", "ok"]
     assert out.at[0, "department"] == "人力资源和社会保障局" and out.at[2, "department"] == "教育局"
     assert out.at[1, "department"] == "" and out["model_version"].nunique() == 1
@@ -93,7 +95,28 @@ def test_error_rows_need_review(tiny_model):
 
 
 def test_invalid_rows_confidence_for_thresholds():
-    from classifier.training import _confidence
-
     out = _decide([[0.0, 0.1, 0.9, 0.0], [0.0, 1.0, 0.0, 0.0]], [[0.2, 0.0, 0.1, 0.7, 0.0], [0.9, 0.0, 0.1, 0.0, 0.0]])
-    assert _confidence(out, "department").tolist() == [0.9, 0.9]
+    assert review_values(out, "department")[1].tolist() == [0.9, 0.9]
+
+
+def test_review_thresholds_per_predicted_label():
+    # both rows are confident at 0.7; only the label whose threshold is above that is sent to review
+    out = _decide([[0.0, 0.7, 0.0, 0.3], [0.0, 0.3, 0.0, 0.7]], [[0.7, 0.0, 0.3, 0.0, 0.0]] * 2,
+                  thresholds={"screening": {"": 0.5, "纪检监察": 0.8}})  # fmt: skip
+    assert out["screening"].tolist() == ["政务服务", "纪检监察"]
+    assert out["needs_review"].tolist() == [False, True]
+    assert threshold_of({"screening": 0.4}, "screening", np.array(["a", "b"])).tolist() == [0.4, 0.4]
+
+
+def test_output_columns_follow_the_heads():
+    assert output_columns({"类别": ["甲", "乙"]}) == ["类别", "类别_confidence", "needs_review", "route_status", "model_version"]
+    assert "department_top3" in output_columns(LABELS) and "topic" not in output_columns(LABELS)
+
+
+def test_urgent_rule_favours_recall_and_the_danger_lexicon():
+    labels = {"urgent": ["否", "是"]}
+    probs = {"urgent": np.array([[0.9, 0.1], [0.75, 0.25], [0.99, 0.01]])}
+    docs = ["楼道灯坏了", "小区有异味", "楼道里燃气泄漏了"]
+    out = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules={"urgent": {"threshold": 0.2, "lexicon_precision": 0.6}}))
+    assert out["urgent"].tolist() == ["否", "是", "是"]
+    assert out["urgent_confidence"].tolist() == [0.9, 0.25, 0.6]

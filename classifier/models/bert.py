@@ -1,6 +1,6 @@
 """A fine-tuned Chinese BERT: one shared encoder and one linear head per label column (multi-task).
 
-Same interface as ``classifier.linear.LinearModel``. Training uses AdamW with linear warm-up and decay, weight
+Follows the model contract of ``classifier.models.base.Model``. Training uses AdamW with linear warm-up and decay, weight
 decay, inverse-frequency class weights (clipped), gradient accumulation, early stopping on the macro-F1 of a small
 internal validation split, bf16/fp16 autocast on CUDA and fixed seeds. Long messages keep their first two thirds
 and last third of ``max_length`` tokens. Each head is calibrated by temperature scaling on the internal split.
@@ -11,18 +11,20 @@ torch and transformers are imported only when a BERT model is fitted or loaded.
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Sequence
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from classifier.config import TrainConfig
-from classifier.errors import ModelError
-from classifier.linear import fit_temperature, softmax
+from classifier.errors import ConfigError, InputError, ModelError
+from classifier.models.base import Model, encode_labels
+from classifier.models.linear import fit_temperature, softmax
+from classifier.models.torch_utils import (
+    IGNORE, adamw, autocast, autocast_dtype, grad_scaler, optimizer_step, pad, require_torch, resolve_device,
+    seed_everything,
+)  # fmt: skip
 
-INSTALL_HINT = 'BERT models need torch and transformers: pip install -e ".[bert]"'
 VALIDATION_SHARE = 0.1
 """Share of the training documents held out inside ``fit`` for early stopping and calibration."""
 MIN_VALIDATION_DOCS = 50
@@ -30,69 +32,8 @@ MIN_VALIDATION_DOCS = 50
 CLASS_WEIGHT_RANGE = (0.1, 10.0)
 HEAD_SHARE = 2 / 3
 """Share of the token budget kept from the start of a long message; the rest comes from its end."""
-MAX_GRAD_NORM = 1.0
-IGNORE = -100
 HEADS_FILE = "heads.safetensors"
 SPEC_FILE = "bert.json"
-
-
-def require_torch():
-    """Import torch and transformers, or raise ImportError with the install command."""
-    try:
-        import torch
-        from transformers.utils import logging as transformers_logging
-    except ImportError as error:
-        raise ImportError(f"{INSTALL_HINT} ({error})") from None
-    transformers_logging.set_verbosity_error()  # no load reports or progress bars on a screener's terminal
-    transformers_logging.disable_progress_bar()
-    try:
-        from huggingface_hub.utils import disable_progress_bars
-    except ImportError:
-        return torch
-    disable_progress_bars()
-    return torch
-
-
-def resolve_device(name: str):
-    torch = require_torch()
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu or auto.")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-def autocast_dtype(precision: str, device):
-    """The autocast dtype for ``precision`` on ``device`` (None = fp32); CPU always runs fp32."""
-    torch = require_torch()
-    if device.type != "cuda" or precision == "fp32":
-        return None
-    if precision == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-def seed_everything(seed: int) -> None:
-    torch = require_torch()
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    torch.cuda.manual_seed_all(seed)
-
-
-def optimizer_step(optimizer, scheduler, scaler, parameters) -> None:
-    """One update: unscale (fp16), clip gradients to ``MAX_GRAD_NORM``, step optimizer and schedule, zero grads."""
-    torch = require_torch()
-    if scaler:
-        scaler.unscale_(optimizer)
-    torch.nn.utils.clip_grad_norm_(parameters, MAX_GRAD_NORM)
-    if scaler:
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad(set_to_none=True)
 
 
 def head_tail(ids: list[int], budget: int, head_share: float = HEAD_SHARE) -> list[int]:
@@ -116,17 +57,11 @@ def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
     return float(f1_score(y, predicted, labels=np.unique(y), average="macro", zero_division=0))
 
 
-class BertModel:
+class BertModel(Model):
     """A shared transformer encoder with one calibrated linear head per label column."""
 
     kind = "bert"
-
-    def __init__(self, config: TrainConfig):
-        self.config = config
-
-    @property
-    def labels(self) -> dict[str, list[str]]:
-        return {head: list(labels) for head, labels in self.labels_.items()}
+    needs_torch = True
 
     # building blocks
     def initialise(self, labels: dict[str, list[str]], *, encoder=None, tokenizer=None) -> BertModel:
@@ -139,11 +74,11 @@ class BertModel:
 
         if encoder is None or tokenizer is None:
             if not self.config.base_model:
-                raise ValueError("A BERT model needs base_model: a Hugging Face id or a local checkpoint folder.")
+                raise ConfigError("A BERT model needs base_model: a Hugging Face id or a local checkpoint folder.")
         self.device_ = resolve_device(self.config.device)
         self.tokenizer_ = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(self.config.base_model)
         if self.tokenizer_.pad_token_id is None:
-            raise ValueError(f"The tokenizer of {self.config.base_model} has no padding token; use a BERT-style checkpoint.")
+            raise ModelError(f"The tokenizer of {self.config.base_model} has no padding token; use a BERT-style checkpoint.")
         self.encoder_ = encoder if encoder is not None else AutoModel.from_pretrained(self.config.base_model)
         hidden = self.encoder_.config.hidden_size
         self.labels_ = {head: list(names) for head, names in labels.items()}
@@ -169,13 +104,7 @@ class BertModel:
         return int(getattr(self.encoder_.config, "max_position_embeddings", 512) or 512)
 
     def _batch(self, rows: list[list[int]]):
-        torch = require_torch()
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.tokenizer_.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-            mask[i, : len(row)] = 1
+        ids, mask = pad(rows, self.tokenizer_.pad_token_id)
         return ids.to(self.device_, non_blocking=True), mask.to(self.device_, non_blocking=True)
 
     def _logits(self, ids, mask, *, train: bool) -> dict:
@@ -196,7 +125,7 @@ class BertModel:
         dtype = autocast_dtype(self.config.precision, self.device_)
         self.encoder_.eval()
         self.heads_.eval()
-        with torch.inference_mode(), self._autocast(dtype):
+        with torch.inference_mode(), autocast(self.device_, dtype):
             for start in range(0, n, size):
                 rows = order[start : start + size]
                 logits = self._logits(*self._batch([encoded[i] for i in rows]), train=False)
@@ -204,12 +133,8 @@ class BertModel:
                     out[head][rows] = value.float().cpu().numpy()
         return out
 
-    def _autocast(self, dtype):
-        torch = require_torch()
-        return torch.autocast(device_type=self.device_.type, dtype=dtype) if dtype is not None else nullcontext()
-
     # estimator API
-    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]]) -> BertModel:
+    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], *, vocabulary_docs: Sequence[str] = ()) -> BertModel:
         """Fine-tune the encoder and heads on ``docs``; empty labels are masked out of that head's loss."""
         torch = require_torch()
         from transformers import get_linear_schedule_with_warmup
@@ -218,17 +143,11 @@ class BertModel:
         docs = list(docs)
         labels, codes = {}, {}
         for head, column in targets.items():
-            column = np.asarray(column, dtype=object)
             if len(column) != len(docs):
                 raise ValueError(f"Head {head!r} has {len(column)} labels for {len(docs)} documents.")
-            names = sorted(set(column[column != ""].tolist()))
-            if len(names) < 2:
-                raise ValueError(f"Head {head!r}: a head needs at least two labels to learn; found only {names}.")
-            index = {name: i for i, name in enumerate(names)}
-            labels[head] = names
-            codes[head] = np.array([index.get(v, IGNORE) for v in column], dtype=np.int64)
+            labels[head], codes[head] = encode_labels(column, head=head, missing=IGNORE)
         if not labels:
-            raise ValueError("No label columns to train: pass at least one target.")
+            raise InputError("No label columns to train: pass at least one target.")
         seed_everything(c.seed)
         self.initialise(labels)
         encoded = self.encode(docs)
@@ -245,20 +164,15 @@ class BertModel:
             losses[head] = torch.nn.CrossEntropyLoss(
                 weight=torch.tensor(weight, dtype=torch.float32, device=self.device_), ignore_index=IGNORE
             )
-        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
         named = list(self.encoder_.named_parameters()) + list(self.heads_.named_parameters())
-        groups = [
-            {"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": c.weight_decay},
-            {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0},
-        ]
-        optimizer = torch.optim.AdamW(groups, lr=c.learning_rate)
+        optimizer, parameters = adamw(named, c.learning_rate, c.weight_decay)
         size = max(1, c.batch_size)
         accumulation = max(1, c.gradient_accumulation)
         batches_per_epoch = -(-len(train) // size)
         updates = max(1, c.epochs * -(-batches_per_epoch // accumulation))
         scheduler = get_linear_schedule_with_warmup(optimizer, int(round(updates * c.warmup_ratio)), updates)
         dtype = autocast_dtype(c.precision, self.device_)
-        scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
+        scaler = grad_scaler(dtype)
         targets_t = {head: torch.tensor(y, device=self.device_) for head, y in codes.items()}
 
         best, best_state, stale = -1.0, None, 0
@@ -271,7 +185,7 @@ class BertModel:
             for step in range(batches_per_epoch):
                 rows = shuffled[step * size : (step + 1) * size]
                 ids, mask = self._batch([encoded[i] for i in rows])
-                with self._autocast(dtype):
+                with autocast(self.device_, dtype):
                     logits = self._logits(ids, mask, train=True)
                 index = torch.as_tensor(rows, device=self.device_)
                 loss = 0.0
@@ -285,7 +199,7 @@ class BertModel:
                 (scaler.scale(loss) if scaler else loss).backward()
                 total += float(loss.detach()) * accumulation
                 if (step + 1) % accumulation == 0 or step + 1 == batches_per_epoch:
-                    optimizer_step(optimizer, scheduler, scaler, [p for group in groups for p in group["params"]])
+                    optimizer_step(optimizer, scheduler, scaler, parameters)
             record = {"epoch": epoch + 1, "loss": round(total / max(batches_per_epoch, 1), 5)}
             if n_valid:
                 scores = self._raw_scores([encoded[i] for i in valid])

@@ -16,7 +16,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from classifier.config import TrainConfig
+from classifier.errors import InputError
 from classifier.features import NgramVectorizer, TextFeatures
+from classifier.models.base import Model, encode_labels
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -100,12 +102,7 @@ class LinearHead:
         return full
 
     def fit(self, X: sp.csr_matrix, y: Sequence[str]) -> LinearHead:
-        y = np.asarray(y, dtype=object)
-        self.classes_ = sorted(set(y.tolist()))
-        if len(self.classes_) < 2:
-            raise ValueError(f"A head needs at least two labels to learn; found only {self.classes_}.")
-        index = {label: i for i, label in enumerate(self.classes_)}
-        codes = np.array([index[label] for label in y])
+        self.classes_, codes = encode_labels(y)
         counts = np.bincount(codes)
         self.imbalanced_ = counts.max() >= self.imbalance_share * len(codes)
         self.offsets_ = np.zeros(len(self.classes_))
@@ -134,19 +131,16 @@ class LinearHead:
         return self
 
 
-class LinearModel:
+class LinearModel(Model):
     """Shared TF-IDF features and one ``LinearHead`` per label column."""
 
     kind = "linear"
 
-    def __init__(self, config: TrainConfig):
-        self.config = config
-
     @property
-    def labels(self) -> dict[str, list[str]]:
-        return {head: list(h.classes_) for head, h in self.heads_.items()}
+    def labels_(self) -> dict[str, list[str]]:
+        return {head: h.classes_ for head, h in self.heads_.items()}
 
-    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], vocabulary_docs: Sequence[str] = ()) -> LinearModel:
+    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], *, vocabulary_docs: Sequence[str] = ()) -> LinearModel:
         """Fit features on ``docs`` + ``vocabulary_docs`` and one head per target (empty labels skipped)."""
         c = self.config
         self.features_ = TextFeatures(
@@ -163,14 +157,14 @@ class LinearModel:
             labels = np.asarray(labels, dtype=object)
             rows = np.flatnonzero(labels != "")
             if rows.size == 0:
-                raise ValueError(f"Head {head!r} has no labelled rows.")
+                raise InputError(f"Head {head!r} has no labelled rows.")
             try:
                 self.heads_[head] = LinearHead(
                     C=c.C, class_weight=c.class_weight, calibration_folds=c.calibration_folds,
                     imbalance_share=c.imbalance_share, seed=c.seed,
                 ).fit(X[rows], labels[rows])
-            except ValueError as error:
-                raise ValueError(f"Head {head!r}: {error}") from None
+            except InputError as error:
+                raise InputError(f"Head {head!r}: {error}") from None
         self._stack()
         return self
 

@@ -1,8 +1,9 @@
 """A linear + BERT ensemble: per-head weighted average of the two models' calibrated probabilities.
 
 For a head both models have, ``p = w * p_linear + (1 - w) * p_bert`` over the union of their labels, with ``w``
-chosen on validation rows from ``WEIGHT_GRID`` to maximise accuracy (``tune``); a head only one model has is
-passed through. Saved as one artifact: the two sub-models in ``linear/`` and ``bert/`` plus ``ensemble.json``.
+chosen from ``WEIGHT_GRID`` to maximise accuracy on the rows ``fit`` is given (the two parts are trained
+already, on other rows: ``fit`` loads them from ``config.linear_model`` and ``config.bert_model`` and only tunes
+the weights); a head only one model has is passed through. Saved as one artifact: the two sub-models in ``linear/`` and ``bert/`` plus ``ensemble.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from classifier.config import TrainConfig
 from classifier.errors import ModelError
+from classifier.models.base import Model
 
 WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
 SPEC_FILE = "ensemble.json"
@@ -26,38 +28,41 @@ def _part(routing_or_model):
     return getattr(routing_or_model, "model", routing_or_model)
 
 
-class EnsembleModel:
+class EnsembleModel(Model):
     """Weighted average of a ``LinearModel`` and a ``BertModel`` per shared head."""
 
     kind = "ensemble"
+    needs_torch = True
 
-    def __init__(self, config: TrainConfig):
-        self.config = config
+    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], *, vocabulary_docs: Sequence[str] = ()):
+        """Load the two trained parts named in the config and tune the per-head weights on ``docs``."""
+        from classifier.artifact import load_model
+
+        self._attach(load_model(self.config.linear_model), load_model(self.config.bert_model))
+        return self.tune(docs, targets)
 
     @classmethod
     def from_models(cls, config: TrainConfig, linear, bert) -> EnsembleModel:
         """An ensemble of two trained models (or loaded artifacts), weights 0.5 until ``tune`` is called."""
-        model = cls(config)
-        model.linear_, model.bert_ = _part(linear), _part(bert)
-        if getattr(model.linear_, "kind", None) != "linear" or getattr(model.bert_, "kind", None) != "bert":
-            raise ValueError(
-                f"An ensemble needs a linear and a BERT model; got {getattr(model.linear_, 'kind', '?')!r} "
-                f"and {getattr(model.bert_, 'kind', '?')!r}: check --linear-model and --bert-model."
+        return cls(config)._attach(linear, bert)
+
+    def _attach(self, linear, bert) -> EnsembleModel:
+        self.linear_, self.bert_ = _part(linear), _part(bert)
+        if getattr(self.linear_, "kind", None) != "linear" or getattr(self.bert_, "kind", None) != "bert":
+            raise ModelError(
+                f"An ensemble needs a linear and a BERT model; got {getattr(self.linear_, 'kind', '?')!r} "
+                f"and {getattr(self.bert_, 'kind', '?')!r}: check --linear-model and --bert-model."
             )
-        model.part_configs_ = {name: part.config.to_dict() for name, part in zip(PARTS, (model.linear_, model.bert_))}
-        model._align()
-        model.weights_ = {head: 0.5 for head in model.shared_heads}
-        return model
+        self.part_configs_ = {name: part.config.to_dict() for name, part in zip(PARTS, (self.linear_, self.bert_))}
+        self._align()
+        self.weights_ = {head: 0.5 for head in self.shared_heads}
+        return self
 
     def _align(self) -> None:
         a, b = self.linear_.labels, self.bert_.labels
         self.labels_ = {}
         for head in list(a) + [h for h in b if h not in a]:
             self.labels_[head] = sorted(set(a.get(head, [])) | set(b.get(head, [])))
-
-    @property
-    def labels(self) -> dict[str, list[str]]:
-        return {head: list(labels) for head, labels in self.labels_.items()}
 
     @property
     def shared_heads(self) -> list[str]:
@@ -133,17 +138,16 @@ class EnsembleModel:
 
     @classmethod
     def load(cls, directory: Path, config: TrainConfig, labels: dict[str, list[str]]) -> EnsembleModel:
-        from classifier.bert import BertModel
-        from classifier.linear import LinearModel
+        from classifier.models import model_class
 
         directory = Path(directory)
         if not (directory / SPEC_FILE).exists():
             raise ModelError(f"Ensemble model file missing: {directory / SPEC_FILE}")
         spec = json.loads((directory / SPEC_FILE).read_text(encoding="utf-8"))
         parts = {}
-        for name, part_cls in zip(PARTS, (LinearModel, BertModel)):
+        for name in PARTS:
             stored = spec["parts"][name]
-            parts[name] = part_cls.load(directory / name, TrainConfig.from_dict(stored["config"]), stored["labels"])
+            parts[name] = model_class(name).load(directory / name, TrainConfig.from_dict(stored["config"]), stored["labels"])
         model = cls(config)
         model.linear_, model.bert_ = parts["linear"], parts["bert"]
         model.part_configs_ = {name: spec["parts"][name]["config"] for name in PARTS}

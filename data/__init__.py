@@ -1,0 +1,1 @@
+"""The bundled data (see README.md here), shipped inside the package as ``classifier.bundled_data``."""

@@ -1,0 +1,50 @@
+"""route_file keeps no state between calls, restores what it changes, and leaves jieba's global dictionary alone."""
+
+import signal
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import classifier.batch
+from classifier.batch import route_file
+from classifier.cli import app
+from conftest import tiny_frame
+
+
+def test_route_file_twice_with_two_models_in_one_process(tiny_model, tmp_path):
+    from classifier.training import train
+    from conftest import tiny_config
+
+    frame = tiny_frame()
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    other = train(frame.rename(columns={"department": "类别"})[["title", "text", "类别"]], tmp_path / "other",
+                  tiny_config(label_cols=["类别"])).path  # fmt: skip
+    first = route_file(tmp_path / "in.csv", tmp_path / "a.csv", tiny_model, jobs=2, chunk_size=5)
+    second = route_file(tmp_path / "in.csv", tmp_path / "b.csv", other, jobs=1)
+    assert classifier.batch._WORKER_MODEL is None
+    assert first.rows == second.rows == len(frame)
+    assert "类别" in pd.read_csv(tmp_path / "b.csv").columns and "department" in pd.read_csv(tmp_path / "a.csv").columns
+
+
+def test_the_sigterm_handler_is_restored(tiny_model_dir, tmp_path):
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        tiny_frame().to_csv(tmp_path / "in.csv", index=False)
+        result = CliRunner().invoke(app, ["route", str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv"), "-m", str(tiny_model_dir)])
+        assert result.exit_code == 0, result.output
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_our_dictionary_is_not_added_to_the_global_segmenter():
+    import rjieba
+
+    from classifier.text import segment, user_words
+
+    segment("纪委监委")
+    word = next(w for w, _, _ in user_words() if not rjieba.has_word(w))
+    assert word in segment(word)
