@@ -177,12 +177,10 @@ def route(
     repeats = _history_index(history) if history is not None else None
 
     progress = _Progress()
-    shown: list[str] = []
 
     def started(table) -> None:
-        shown.extend([table.describe(), *table.warnings])
-        for line in shown:
-            typer.echo(line, err=True)
+        if sys.stderr.isatty():  # what is read, shown up front on a terminal (in a log it comes with the summary)
+            typer.echo(table.describe(), err=True)
         progress.start(table.estimate_rows())
 
     try:
@@ -192,9 +190,8 @@ def route(
                                  on_progress=progress, mask_pii=mask_pii, history=repeats)  # fmt: skip
     finally:
         progress.close()
-    for warning in summary.warnings:
-        if warning not in shown:
-            typer.echo(warning, err=True)
+    for line in ([] if sys.stderr.isatty() else [summary.source]) + summary.warnings:
+        typer.echo(line, err=True)
     typer.echo(
         tr(f"{summary.rows} 行 → {summary.output}：已分派 {summary.routed}，出错 {summary.errors}，需人工复核 "
            f"{summary.needs_review}（{summary.seconds:.1f} 秒，模型 {summary.model_version}）",

@@ -124,8 +124,9 @@ class ModelInfo(BaseModel):
         description="The model's heads (label columns), e.g. screening, department, topic, urgent."
     )
     labels: dict[str, list[str]] = Field(description="Sorted labels of each head.")
-    thresholds: dict[str, float] = Field(
-        description="Review threshold of each head: a confidence under it sets needs_review."
+    thresholds: dict[str, float | dict[str, float]] = Field(
+        description="Review thresholds of each head: one number, or one per predicted label (key \"\" for labels "
+        "without one of their own); a confidence under its threshold sets needs_review."
     )
     metrics: dict = Field(
         description="Validation metrics of each head recorded at training time (accuracy, macro_f1, top3_accuracy …)."
