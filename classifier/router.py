@@ -232,6 +232,14 @@ def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, 
     return p, invalid
 
 
+def calibrate(confidence: np.ndarray, curve: dict | None) -> np.ndarray:
+    """``confidence`` mapped through a calibration curve (``{"x": [...], "y": [...]}``, increasing ``x``):
+    piecewise linear between its points, flat beyond them; unchanged without a curve."""
+    if not curve:
+        return confidence
+    return np.interp(confidence, curve["x"], curve["y"])
+
+
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
     """Probabilities multiplied by ``exp(weight * min(hits, 3))`` and renormalised (catalogue keyword rule)."""
     if not weight:
@@ -267,8 +275,10 @@ def decide(
     """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
 
     ``rules``: ``keyword_weight`` (catalogue keyword boost), ``cue_weight`` (screening cues; absent = the cue
-    rules are off, as in models trained before them) and, for the ``urgent`` head, ``urgent`` (``threshold`` on
-    the probability of 是 and the danger lexicon's ``lexicon_precision``).
+    rules are off, as in models trained before them), for the ``urgent`` head ``urgent`` (``threshold`` on the
+    probability of 是 and the danger lexicon's ``lexicon_precision``), and ``calibration``: per head, a monotone
+    map (``x``, ``y`` points, fitted on validation rows) from the confidence of the final decision to the share
+    of such decisions that were right (see ``calibrate``).
     """
     n = len(docs)
     out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)
@@ -311,6 +321,7 @@ def decide(
         if screening is not None:
             primary, confidence = _department_for_screening(department, d_labels, out["screening"], out["screening_confidence"])
         out["department"] = np.array(d_labels, dtype=object)[primary]
+        confidence = calibrate(confidence, rules.get("calibration", {}).get("department"))
         out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
         out["department_top3"] = np.array(_top3(d_labels, department, primary), dtype=object)
         if screening is not None:

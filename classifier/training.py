@@ -26,6 +26,8 @@ from classifier.text import normalize
 
 URGENT_MIN_THRESHOLD = 0.1
 """Lowest threshold on the probability of 是 the urgent rule may choose."""
+MIN_CALIBRATION_ROWS = 200
+"""Validation rows with a department needed to fit the department's calibration curve."""
 MIN_TITLE_CHARS = 6
 """Shortest title taken as a training row of its own (shorter ones say too little: "咨询", "投诉")."""
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
@@ -157,6 +159,23 @@ def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame
     }
 
 
+def _calibration_curve(decided: pd.DataFrame, truth: pd.DataFrame) -> dict | None:
+    """Isotonic map from the department decision's confidence to its accuracy on the validation rows (the
+    consistency rules and the keyword boost leave the head's calibrated probabilities over-confident)."""
+    if "department" not in decided or "department" not in truth:
+        return None
+    from sklearn.isotonic import IsotonicRegression
+
+    gold = truth["department"].to_numpy(dtype=object)
+    rows = np.flatnonzero((gold != "") & decided["department"].ne("").to_numpy())
+    if rows.size < MIN_CALIBRATION_ROWS:
+        return None
+    confidence = pd.to_numeric(decided["department_confidence"].iloc[rows]).to_numpy(dtype=float)
+    correct = (decided["department"].to_numpy(dtype=object)[rows] == gold[rows]).astype(float)
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(confidence, correct)
+    return {"x": [round(float(v), 5) for v in fitted.X_thresholds_], "y": [round(float(v), 5) for v in fitted.y_thresholds_]}
+
+
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
     """Rules (keyword and cue weights, urgent rule), review thresholds and metrics from validation rows.
 
@@ -188,6 +207,10 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
         if best is None or key > best[0] + 1e-9:
             best = (key, candidate, decided, scores)
     _, rules, decided, scores = best
+    curve = _calibration_curve(decided, truth)
+    if curve is not None:
+        rules["calibration"] = {"department": curve}
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=rules, keyword_hits=hits))
     thresholds = _thresholds(decided, truth, labels, config.review_precision)
     kept = np.ones(len(decided), dtype=bool)
     for head, per_label in thresholds.items():
