@@ -77,7 +77,7 @@ def _reason(error: Exception) -> str:
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """``frame`` as one Parquet file of string columns (nulls as ``""``)."""
     pa, _, pq = _arrow()
-    table = pa.Table.from_pandas(_as_text(frame), schema=text_schema(frame.columns), preserve_index=False)
+    table = pa.Table.from_pandas(as_text(frame), schema=text_schema(frame.columns), preserve_index=False)
     pq.write_table(table, path)
 
 
@@ -91,7 +91,7 @@ class ParquetFileWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         pa, _, _ = _arrow()
-        self._writer.write_table(pa.Table.from_pandas(_as_text(frame), schema=self.schema, preserve_index=False))
+        self._writer.write_table(pa.Table.from_pandas(as_text(frame), schema=self.schema, preserve_index=False))
 
     def close(self) -> None:
         self._writer.close()
@@ -102,7 +102,7 @@ def text_schema(columns):
     return pa.schema([(str(c), pa.string()) for c in columns])
 
 
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell as the text a CSV output holds (``""`` for nothing)."""
     return pd.DataFrame({c: [_out_text(v) for v in frame[c].tolist()] for c in frame.columns}, columns=frame.columns)
 
