@@ -1,0 +1,87 @@
+"""The same answers with one process, two processes and a two-worker Dask ``LocalCluster`` (processes, on
+loopback), and every row exactly once when a worker is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from classifier.batch import route_file  # noqa: E402
+from classifier.distributed import ModelPlugin, _stats_meta, read_dataset, route_dataframe, route_dataset, write_partition  # noqa: E402
+
+GOOD = "小区物业乱收停车费，请住建局查处物业。"
+TEXTS = [GOOD, "村支书贪污扶贫款，收受贿赂，请纪委调查处理。", "楼道里燃气泄漏味道很大，随时可能爆炸。", "？？？", ""]
+
+
+def messages(n: int, start: int = 0) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"M{i:04d}" for i in range(start, start + n)], "title": ["反映"] * n,
+                         "text": [f"{TEXTS[i % len(TEXTS)]}" for i in range(start, start + n)]})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+def test_jobs_1_jobs_2_and_a_cluster_give_identical_outputs(client, tiny_model_dir, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    messages(9).to_parquet(source / "a.parquet", index=False)
+    messages(0).to_parquet(source / "b.parquet", index=False)  # an empty partition
+    messages(7, 9).to_csv(source / "c.csv", index=False)
+    with open(source / "c.csv", "a", encoding="utf-8") as handle:
+        handle.write(f"BAD,反映,{GOOD},one field too many\n")
+    messages(6, 16).to_parquet(source / "d.parquet", index=False)
+
+    one = route_file(source, tmp_path / "one", tiny_model_dir, jobs=1, chunk_size=4)
+    two = route_file(source, tmp_path / "two", tiny_model_dir, jobs=2, chunk_size=4)
+    dask = route_dataset(source, tmp_path / "dask", tiny_model_dir, client=client)
+    assert one.rows == two.rows == dask.rows == 23
+    assert sum(dask.workers.values()) == 23 and dask.partitions == 3
+    frames = [pd.read_parquet(tmp_path / name) for name in ("one", "two", "dask")]
+    unusable = sum(1 for i in range(22) if i % len(TEXTS) >= 3)  # "？？？" and "" rows
+    assert frames[0]["route_status"].str.startswith("error").sum() == unusable + 1  # and the malformed line
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    pd.testing.assert_frame_equal(frames[0], frames[2])
+
+
+def test_a_killed_worker_is_retried_and_every_row_is_written_once(client, tiny_model_dir, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    for part in range(10):
+        messages(5, 5 * part).to_parquet(source / f"p{part:02d}.parquet", index=False)
+    client.register_plugin(ModelPlugin(str(tiny_model_dir)))
+    ddf, _ = read_dataset(source)
+
+    def slowly(frame):
+        time.sleep(0.5)
+        return frame
+
+    routed = route_dataframe(ddf.map_partitions(slowly, meta=ddf._meta), tiny_model_dir)
+    out = tmp_path / "out"
+    out.mkdir()
+    future = client.compute(routed.map_partitions(write_partition, str(out), meta=_stats_meta()))
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("part-*.parquet"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = next(iter(client.run(os.getpid).values()))
+    written_before = len(list(out.glob("part-*.parquet")))
+    os.kill(pid, signal.SIGKILL)
+    stats = future.result(timeout=120)
+    assert written_before < 10  # killed mid-run
+    assert pid not in client.run(os.getpid).values()  # the worker died (its nanny started a new one)
+    assert sorted(p.name for p in out.glob("part-*.parquet")) == [f"part-{i:05d}.parquet" for i in range(10)]
+    routed_ids = pd.read_parquet(out)["id"].tolist()
+    assert sorted(routed_ids) == [f"M{i:04d}" for i in range(50)]  # every row, exactly once
+    assert int(stats["rows"].sum()) == 50
