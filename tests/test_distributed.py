@@ -85,3 +85,35 @@ def test_a_killed_worker_is_retried_and_every_row_is_written_once(client, tiny_m
     routed_ids = pd.read_parquet(out)["id"].tolist()
     assert sorted(routed_ids) == [f"M{i:04d}" for i in range(50)]  # every row, exactly once
     assert int(stats["rows"].sum()) == 50
+
+
+def test_cli_routes_on_a_running_scheduler_and_prints_the_split(client, tiny_model_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    source = tmp_path / "in"
+    source.mkdir()
+    messages(4).to_parquet(source / "a.parquet", index=False)
+    messages(3, 4).to_parquet(source / "b.parquet", index=False)
+    result = CliRunner().invoke(app, ["route", str(source), "-o", str(tmp_path / "out"), "--model",
+                                      str(tiny_model_dir), "--dask", client.scheduler.address])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "7 rows" in result.output and "rows/s" in result.output and "2 partitions" in result.output
+    assert pd.read_parquet(tmp_path / "out")["id"].tolist() == [f"M{i:04d}" for i in range(7)]
+
+
+@pytest.mark.parametrize(("output", "address", "expected"), [
+    ("out.csv", "local", "expected a folder name"),
+    ("out", "10.0.0.5:8786", "tcp://HOST:PORT"),
+])  # fmt: skip
+def test_cli_dask_refuses_a_file_output_and_a_bad_address(tiny_model_dir, tmp_path, output, address, expected):
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    messages(3).to_parquet(tmp_path / "in.parquet", index=False)
+    result = CliRunner().invoke(app, ["route", str(tmp_path / "in.parquet"), "-o", str(tmp_path / output),
+                                      "--model", str(tiny_model_dir), "--dask", address])  # fmt: skip
+    assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
