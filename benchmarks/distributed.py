@@ -22,12 +22,12 @@ from pathlib import Path
 # Run as a script, this file's folder comes first on sys.path and its name would hide the distributed package.
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-from classifier.artifact import default_model_path  # noqa: E402
-from classifier.batch import route_file  # noqa: E402
-from classifier.data import load_bundled  # noqa: E402
+from classifier.artifact import default_model_path
+from classifier.batch import route_file
+from classifier.data import load_bundled
 
 
 def messages(rows: int) -> pd.DataFrame:
@@ -56,9 +56,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--model", default=str(default_model_path()))
     args = parser.parse_args()
-    from distributed import Client, LocalCluster
+    import dask
+    from distributed import Client, LocalCluster, get_task_stream
 
-    from classifier.distributed import ModelPlugin, route_dataset
+    from classifier.distributed import LOCAL_WORKER_CONFIG, ModelPlugin, route_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "in"
@@ -71,14 +72,16 @@ def main() -> None:
         assert summary.rows == args.rows
 
         start = time.perf_counter()
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                               dashboard_address=None)  # fmt: skip
+        with dask.config.set(LOCAL_WORKER_CONFIG):  # as route --dask local starts its cluster
+            cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None)  # fmt: skip
         client = Client(cluster)
-        client.register_plugin(ModelPlugin(args.model))
+        client.register_plugin(ModelPlugin(str(Path(args.model).resolve())))
         startup = time.perf_counter() - start
         try:
             start = time.perf_counter()
-            dask = route_dataset(source, Path(folder) / "dask", args.model, client=client)
+            with get_task_stream(client) as stream:
+                dask = route_dataset(source, Path(folder) / "dask", args.model, client=client)
             dask_seconds = time.perf_counter() - start
             peaks = client.run(peak_rss_mib)
         finally:
@@ -95,6 +98,9 @@ def main() -> None:
           f"({dask_rate / args.workers:,.0f} rows/s per core)")  # fmt: skip
     for worker, peak in sorted(peaks.items()):
         print(f"  {worker}: {dask.workers.get(worker, 0):,} rows, peak memory {peak:,.0f} MiB")
+    busy = sum(s["stop"] - s["start"] for task in stream.data for s in task["startstops"] if s["action"] == "compute")
+    print(f"task time: {busy:.1f} s over {len(stream.data)} tasks; workers busy {busy / (args.workers * dask_seconds):.0%} "
+          f"of the routing time")  # fmt: skip
     print(f"scheduler overhead: cluster routing time / --jobs time = {dask_seconds / jobs_seconds:.2f} "
           f"(plus {startup:.1f} s start-up)")  # fmt: skip
 

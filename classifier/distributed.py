@@ -34,6 +34,10 @@ the partition is routed."""
 STATS = {"partition": "int64", "worker": "object", "rows": "int64", "routed": "int64", "needs_review": "int64"}
 """What the writing task of a partition returns."""
 
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""Workers of a ``LocalCluster``: no statistical profiler (it samples the routing thread every 10 ms; routing ran
+about 20% faster without it in a worker)."""
+
 _MODELS: dict[str, RoutingModel] = {}
 """The models loaded in this process (a worker), by folder."""
 
@@ -177,8 +181,11 @@ def connect(address: str = "local", workers: int | None = None):
     from distributed import Client, LocalCluster
 
     if address == "local":
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)  # fmt: skip
+        import dask
+
+        with dask.config.set(LOCAL_WORKER_CONFIG):
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)  # fmt: skip
         return Client(cluster), cluster
     try:
         return Client(address, timeout="20s"), None
@@ -224,7 +231,7 @@ def route_dataset(
     try:
         client.register_plugin(ModelPlugin(model_path))
         ready = time.perf_counter()
-        stats = client.compute(routed.map_partitions(write_partition, str(temp), meta=_stats_meta())).result()
+        stats = client.compute(routed.map_partitions(write_partition, str(temp), meta=stats_meta())).result()
         for leftover in temp.iterdir():  # a partial file of a worker that died while writing
             if not PART_NAME.fullmatch(leftover.name):
                 leftover.unlink()
@@ -249,5 +256,5 @@ def route_dataset(
     )  # fmt: skip
 
 
-def _stats_meta() -> pd.DataFrame:
+def stats_meta() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in STATS.items()})

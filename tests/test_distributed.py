@@ -6,15 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 pytest.importorskip("distributed")
 
-from classifier.batch import route_file  # noqa: E402
-from classifier.distributed import ModelPlugin, _stats_meta, read_dataset, route_dataframe, route_dataset, write_partition  # noqa: E402
+from classifier.batch import route_file
+from classifier.distributed import ModelPlugin, read_dataset, route_dataframe, route_dataset, stats_meta, write_partition
 
 GOOD = "小区物业乱收停车费，请住建局查处物业。"
 TEXTS = [GOOD, "村支书贪污扶贫款，收受贿赂，请纪委调查处理。", "楼道里燃气泄漏味道很大，随时可能爆炸。", "？？？", ""]
@@ -29,9 +28,9 @@ def messages(n: int, start: int = 0) -> pd.DataFrame:
 def client():
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            yield client
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        yield client
 
 
 def test_jobs_1_jobs_2_and_a_cluster_give_identical_outputs(client, tiny_model_dir, tmp_path):
@@ -71,7 +70,7 @@ def test_a_killed_worker_is_retried_and_every_row_is_written_once(client, tiny_m
     routed = route_dataframe(ddf.map_partitions(slowly, meta=ddf._meta), tiny_model_dir)
     out = tmp_path / "out"
     out.mkdir()
-    future = client.compute(routed.map_partitions(write_partition, str(out), meta=_stats_meta()))
+    future = client.compute(routed.map_partitions(write_partition, str(out), meta=stats_meta()))
     deadline = time.monotonic() + 60
     while len(list(out.glob("part-*.parquet"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)

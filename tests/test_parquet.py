@@ -12,13 +12,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import tiny_frame
 from typer.testing import CliRunner
 
 from classifier.batch import route_file
 from classifier.cli import app
 from classifier.errors import InputError
 from classifier.io import TableWriter, open_table, read_table
-from conftest import tiny_frame
 
 GOOD = "小区物业乱收停车费，请住建局查处物业。"
 
@@ -167,10 +167,9 @@ def test_output_folder_with_other_files_is_refused(tiny_model_dir, tmp_path):
 
 
 def test_dataset_writer_abort_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
-        with TableWriter(tmp_path / "out") as writer:
-            writer.write(messages(2))
-            raise RuntimeError("stop")
+    with pytest.raises(RuntimeError), TableWriter(tmp_path / "out") as writer:
+        writer.write(messages(2))
+        raise RuntimeError("stop")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -6,6 +6,7 @@ A Parquet file is typed, so it has no unreadable rows; a file that is not Parque
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,7 +86,7 @@ class ParquetFileWriter:
     """One Parquet file written chunk by chunk (one row group each), string columns."""
 
     def __init__(self, path: Path, columns):
-        pa, _, pq = _arrow()
+        _, _, pq = _arrow()
         self.schema = text_schema(columns)
         self._writer = pq.ParquetWriter(path, self.schema)
 
@@ -110,6 +111,6 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def _out_text(value) -> str:
     if isinstance(value, str):
         return value
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value)
