@@ -45,6 +45,8 @@ class RouteSummary:
     another encoding, NUL bytes removed …)."""
     masked: dict[str, int] = field(default_factory=dict)
     """Pieces of personal data masked per kind (``mask_pii``)."""
+    repeats: int = 0
+    """Rows that repeat a past case of ``history``."""
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -107,6 +109,7 @@ def route_file(
     on_start: Callable[[Table], None] = lambda table: None,
     on_progress: Callable[[int], None] = lambda rows: None,
     mask_pii: bool = False,
+    history=None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
@@ -116,7 +119,8 @@ def route_file(
     ``on_start`` gets the opened input table (what is read, its warnings, its row estimate) before routing starts,
     ``on_progress`` the rows written so far after each chunk. ``mask_pii`` masks personal data in the title and
     text columns of the output, after routing (``classifier.privacy``); ``RouteSummary.masked`` counts the
-    pieces per kind. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
+    pieces per kind. ``history`` (a ``repeats.RepeatIndex``) adds ``repeat_of`` and ``repeat_department`` to every
+    row. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
     """
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
@@ -128,7 +132,7 @@ def route_file(
     if model.model.needs_torch:
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
     on_start(table)
-    columns = output_columns(model.labels)
+    columns = output_columns(model.labels) + (["repeat_of", "repeat_department"] if history is not None else [])
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))
     head = list(itertools.islice(inputs, 2))
@@ -146,6 +150,10 @@ def route_file(
                                        initargs=(shared,))  # fmt: skip
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
+                if history is not None:
+                    texts = [t if not e else "" for t, e in zip(chunk.frame[table.text_col], chunk.errors)]
+                    routed["repeat_of"], routed["repeat_department"], _ = history.match(texts)
+                    counts["repeats"] = counts.get("repeats", 0) + int(routed["repeat_of"].ne("").sum())
                 frame = _masked(chunk.frame, [table.title_col, table.text_col], masked) if mask_pii else chunk.frame
                 _write(writer, output_frame(frame, routed, chunk.errors), counts, on_progress)
             if counts["rows"] == 0:
@@ -167,6 +175,7 @@ def route_file(
         source=table.describe(),
         warnings=list(table.warnings),
         masked=dict(masked),
+        repeats=counts.get("repeats", 0),
     )
 
 

