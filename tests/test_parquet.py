@@ -176,3 +176,13 @@ def test_dataset_writer_abort_leaves_nothing(tmp_path):
 def test_read_table_of_a_dataset(tmp_path):
     frame, table = read_table(dataset(tmp_path / "in"))
     assert len(frame) == 30 and table.partitions and table.text_col == "text"
+
+
+def test_dedup_reads_a_dataset_and_writes_a_dataset(tmp_path):
+    from classifier.dedup import dedup_file
+
+    source = dataset(tmp_path / "in")
+    summary = dedup_file(source, tmp_path / "out")
+    out = pd.read_parquet(tmp_path / "out")
+    assert summary.rows == 30 and out["id"].tolist() == [f"M{i:04d}" for i in range(30)]
+    assert "duplicate_group" in out.columns
