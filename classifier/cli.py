@@ -154,14 +154,17 @@ class _Progress:
             self._bar.stop()
 
 
+_DASK_HELP = tr("在 Dask 集群上分派数据集：local（本机各核一个进程）或调度器地址 tcp://主机:端口；输出为 Parquet 数据集（无扩展名的目录）",
+               "Route the dataset on a Dask cluster: local (a process per core) or a scheduler address tcp://HOST:PORT; "
+               "the output is a Parquet dataset (a folder name without extension).")  # fmt: skip
 SheetOption = Annotated[Optional[str], typer.Option("--sheet", help=tr("Excel 工作表：名称或序号（从 1 开始；默认：第一个含正文列的工作表）", "Workbook sheet: name or number from 1 (default: the first with a text column)."))]
 
 
 @app.command()
 @user_errors
 def route(
-    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX、XLS 或 JSONL 文件（可为 .gz）", "CSV, TSV, XLSX, XLS or JSONL file (optionally .gz)."))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件；格式由扩展名决定", "Output file; format from its extension."))],
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX、XLS、JSONL（可为 .gz）或 Parquet 文件；或文件目录、通配符（一个数据集）", "CSV, TSV, XLSX, XLS, JSONL (optionally .gz) or Parquet file; or a folder or glob of files (one dataset)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定；无扩展名则写 Parquet 数据集（目录）", "Output file, format from its extension; a name without extension is written as a Parquet dataset (a folder)."))],
     model: ModelOption = None,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
@@ -169,11 +172,14 @@ def route(
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help=tr("每块行数", "Rows per chunk."))] = 2000,
     sheet: SheetOption = None,
     mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
+    dask: Annotated[Optional[str], typer.Option("--dask", help=_DASK_HELP)] = None,
     history: Annotated[Optional[Path], typer.Option("--history", help=tr("已分派的历史留言（含承办部门）：加上 repeat_of、repeat_department。", "Past messages with their department: adds repeat_of, repeat_department."))] = None,
 ) -> None:
     """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
 
+    if dask is not None:
+        return _route_on_dask(input, output, model, text_col, title_col, sheet, dask, mask_pii, history)
     repeats = _history_index(history) if history is not None else None
 
     progress = _Progress()
@@ -515,6 +521,40 @@ def hotspots(
                   f"（{summary.seconds:.1f} 秒）",
                   f"{summary.rows} messages -> {summary.output}: {summary.clusters} clusters, {summary.multi} with more "
                   f"than one message ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+# --- routing on a Dask cluster (route --dask) ---
+
+
+def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, title_col, sheet, address: str,
+                   mask_pii: bool, history: Optional[Path]) -> None:  # fmt: skip
+    """``route --dask``: the dataset routed on a cluster; rows/s and the rows of each worker on stderr."""
+    if mask_pii or history is not None:
+        option = "--mask-pii" if mask_pii else "--history"
+        fail(tr(f"{option} 暂不能与 --dask 同用。", f"{option} cannot be used with --dask yet."))
+    if address != "local" and not address.startswith(("tcp://", "tls://")):
+        fail(tr(f"--dask 应为 local 或 tcp://主机:端口，收到 {address!r}。",
+                f"--dask must be local or tcp://HOST:PORT, got {address!r}."))  # fmt: skip
+    from classifier.distributed import route_dataset
+
+    with _sigterm_as_interrupt():
+        summary = route_dataset(input, output, model, address=address, text_col=text_col, title_col=title_col,
+                                sheet=sheet)  # fmt: skip
+    typer.echo(summary.source, err=True)
+    for warning in summary.warnings:
+        typer.echo(warning, err=True)
+    for worker, rows in summary.workers.items():
+        share = rows / summary.rows if summary.rows else 0.0
+        typer.echo(tr(f"  {worker}：{rows} 行（{share:.0%}）", f"  {worker}: {rows} rows ({share:.0%})"), err=True)
+    typer.echo(
+        tr(f"{summary.rows} 行 → {summary.output}：已分派 {summary.routed}，出错 {summary.errors}，需人工复核 "
+           f"{summary.needs_review}（{summary.partitions} 个分区，{len(summary.workers)} 个工作进程，"
+           f"{summary.seconds:.1f} 秒，其中启动 {summary.startup_seconds:.1f} 秒，{summary.rows_per_second:,.0f} 行/秒，模型 {summary.model_version}）",
+           f"{summary.rows} rows -> {summary.output}: {summary.routed} routed, {summary.errors} with errors, "
+           f"{summary.needs_review} need review ({summary.partitions} partitions, {len(summary.workers)} workers, "
+           f"{summary.seconds:.1f} s of which {summary.startup_seconds:.1f} s start-up, {summary.rows_per_second:,.0f} rows/s, model {summary.model_version})"),
+        err=True,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Reading and writing message tables: CSV, TSV, XLSX, XLS and JSONL, text formats optionally gzip-compressed.
+"""Reading and writing message tables: CSV, TSV, XLSX, XLS, JSONL (text formats optionally gzip-compressed) and
+Parquet; a folder or glob of such files is read as one dataset, an output name without extension is written as
+a Parquet dataset.
 
 Tables are read in chunks of string columns (nothing is parsed as a number, empty cells stay empty) with, per
 row, the reason it could not be read (``Chunk.errors``); every record of the input gives one row, kept in place.
@@ -6,8 +8,8 @@ The encoding of text files is detected (UTF-8, UTF-8 with BOM, GBK/GB18030, Big5
 the text and title columns are found by their usual names. Outputs are written atomically.
 
 Modules: ``formats`` (file names to formats), ``encoding`` (detection, line-by-line fallback), ``columns``
-(header row and column names), ``delimited``/``excel``/``jsonl`` (the readers), ``table`` (``open_table``),
-``writers`` (``TableWriter``).
+(header row and column names), ``delimited``/``excel``/``jsonl``/``parquet`` (the readers), ``dataset`` (folders
+and globs of files), ``table`` (``open_table``), ``writers`` (``TableWriter``).
 """
 
 from classifier.io.chunk import Chunk

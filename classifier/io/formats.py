@@ -11,12 +11,14 @@ from classifier.errors import InputError
 
 FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "xlsx", ".xls": "xls", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".parquet": "parquet",
 }  # fmt: skip
 """File extension -> format."""
 TEXT_FORMATS = ("csv", "tsv", "jsonl")
 """Formats that may be gzip-compressed (``.csv.gz`` …)."""
-WRITABLE = ("csv", "tsv", "xlsx", "jsonl")
+WRITABLE = ("csv", "tsv", "xlsx", "jsonl", "parquet")
 """Formats an output may have (``.xls`` is read only)."""
+GLOB_CHARACTERS = frozenset("*?[")
 DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
@@ -32,6 +34,17 @@ def table_format(path: str | Path, *, writing: bool = False) -> tuple[str, bool]
         known = ", ".join(sorted(allowed)) + " (text formats also as .gz)"
         raise InputError(f"Unsupported file type {Path(path).name!r}: expected one of {known}.")
     return fmt, gzipped
+
+
+def is_dataset_output(path: str | Path) -> bool:
+    """An output written as a Parquet dataset (a folder of files): a name without an extension, or ending in ``/``."""
+    text = str(path)
+    return text.endswith(("/", os.sep)) or not Path(text).suffix
+
+
+def is_glob(path: str | Path) -> bool:
+    """A pattern such as ``tickets/*.parquet`` that names several files."""
+    return bool(GLOB_CHARACTERS & set(str(path)))
 
 
 def open_binary(path: Path, gzipped: bool):

@@ -12,12 +12,14 @@ import pandas as pd
 from classifier.errors import InputError, MissingFileError
 from classifier.i18n import tr
 from classifier.io.chunk import Chunk
-from classifier.io.columns import TEXT_COLUMNS, TITLE_COLUMNS, Header, find_column, find_header, fold, show
+from classifier.io.columns import TEXT_COLUMNS, TITLE_COLUMNS, Header, find_column, find_header, fold, show, unique_names
+from classifier.io.dataset import DatasetReader, check_same_columns, dataset_files, is_empty
 from classifier.io.delimited import DelimitedReader
 from classifier.io.encoding import sniff
 from classifier.io.excel import WorkbookReader, workbook_kind
-from classifier.io.formats import table_format
+from classifier.io.formats import is_glob, table_format
 from classifier.io.jsonl import JsonlReader
+from classifier.io.parquet import ParquetReader
 
 EXCEL_FORMATS = ("xlsx", "xls")
 
@@ -44,7 +46,9 @@ class Table:
     header_row: int = 1
     second_header_rows: list[int] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    _reader: DelimitedReader | WorkbookReader | JsonlReader | None = field(default=None, repr=False)
+    partitions: list[Path] = field(default_factory=list)
+    """The files of a dataset (a folder or a glob), in the order they are read; empty for a single file."""
+    _reader: DelimitedReader | WorkbookReader | JsonlReader | ParquetReader | DatasetReader | None = field(default=None, repr=False)
     _skip: int = field(default=1, repr=False)
     _sheet_index: int = field(default=0, repr=False)
 
@@ -75,6 +79,8 @@ class Table:
     def describe(self) -> str:
         """One line saying what is read: sheet, header row, text and title columns (for stderr)."""
         parts = []
+        if self.partitions:
+            parts.append(tr(f"{len(self.partitions)} 个文件", f"{len(self.partitions)} files"))
         if self.sheet is not None:
             parts.append(tr(f"工作表「{self.sheet}」", f"sheet {self.sheet!r}"))
         if self.header_row > 1 or self.second_header_rows:
@@ -98,13 +104,15 @@ def open_table(
     """Open ``path`` for reading, detecting format, encoding, sheet, header row and the text/title columns.
 
     ``sheet`` (workbooks only): a sheet name, or its number counted from 1; by default the first sheet with a
-    text column. Raises ``InputError`` (``MissingFileError`` for a missing file) with a one-line reason.
+    text column. ``path`` may also be a dataset: a folder of table files or a glob (``tickets/*.parquet``), read
+    as one table (``classifier.io.dataset``). Raises ``InputError`` (``MissingFileError`` for a missing file) with a
+    one-line reason.
     """
+    if Path(path).is_dir() or (not Path(path).exists() and is_glob(path)):
+        return _open_dataset(path, text_col, title_col, sheet)
     path = Path(path)
     if not path.exists():
         raise MissingFileError(f"Input file not found: {path}")
-    if path.is_dir():
-        raise InputError(f"Input {path} is a folder: expected a table file.")
     fmt, gzipped = table_format(path)
     if path.stat().st_size == 0:
         raise InputError(f"Input {path.name} is empty (0 bytes): expected a header row with a text column.")
@@ -119,6 +127,12 @@ def open_table(
         raise InputError(f"A sheet ({sheet!r}) was given for {path.name}: expected an Excel workbook (.xlsx, .xls).")
     if fmt in EXCEL_FORMATS:
         return _open_workbook(path, fmt, text_col, title_col, sheet, warnings)
+    if fmt == "parquet":
+        reader = ParquetReader(path)
+        columns, renamed = unique_names(reader.columns)
+        text, title = _text_and_title(columns, text_col, title_col, path.name)
+        return Table(path, fmt, False, None, columns, text, title, header_row=0, warnings=warnings + renamed,
+                     _reader=reader, _skip=0)  # fmt: skip
     sniffed = sniff(path, gzipped)
     if fmt == "jsonl":
         reader = JsonlReader(path, gzipped, sniffed)
@@ -141,6 +155,27 @@ def open_table(
         warnings=warnings + header.warnings,
         _reader=reader, _skip=header.row + 1 + len(header.second),
     )  # fmt: skip
+
+
+def _open_dataset(source, text_col, title_col, sheet) -> Table:
+    files, warnings = dataset_files(source)
+    parts, empty = [], []
+    for file in files:
+        if is_empty(file):
+            empty.append(file.name)
+            continue
+        part = open_table(file, text_col=text_col, title_col=title_col, sheet=sheet)
+        if parts:
+            check_same_columns(parts[0], part)
+        parts.append(part)
+    if empty:
+        names = ", ".join(empty[:5]) + (" …" if len(empty) > 5 else "")
+        warnings.append(tr(f"跳过 {len(empty)} 个空文件（无行）：{names}", f"{len(empty)} empty files (no rows) skipped: {names}"))
+    if not parts:
+        raise InputError(f"Every file of {source} is empty: expected at least one file with a header and rows.")
+    first = parts[0]
+    return Table(Path(source), "dataset", False, None, first.columns, first.text_col, first.title_col, header_row=0,
+                 warnings=warnings, partitions=[p.path for p in parts], _reader=DatasetReader(parts), _skip=0)  # fmt: skip
 
 
 def _open_workbook(path: Path, fmt: str, text_col, title_col, sheet, warnings: list[str]) -> Table:
@@ -220,6 +255,8 @@ def estimate_rows(path: str | Path, **options) -> int | None:
     per line of the file's first MiB; an unusable file gives None (``open_table`` will say why).
     """
     try:
+        if Path(path).is_dir() or is_glob(path):
+            return open_table(path, **options).estimate_rows()
         fmt, gzipped = table_format(path)
         if fmt == "jsonl":  # opening a JSONL table reads it all (for its keys): not for an estimate
             return JsonlReader(Path(path), gzipped, sniff(Path(path), gzipped)).estimate_rows()
