@@ -197,7 +197,7 @@ def adapt(
         warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
         result = train(rows.drop(columns=["weight", "origin"]), out, config, vocabulary_docs=vocabulary,
                        catalogue=catalogue or old_model.catalogue, progress=progress,
-                       sample_weight=rows["weight"].to_numpy(), groups=rows["origin"].to_numpy(), record=record)  # fmt: skip
+                       sample_weight=rows["weight"].to_numpy(), report_groups=rows["origin"].to_numpy(), record=record)  # fmt: skip
         held = rows.iloc[np.flatnonzero(result.validation_mask & (rows["origin"].to_numpy() == NEW))]
         before = evaluate(old_model, held[list(SCHEMA) + heads].reset_index(drop=True))["heads"] if len(held) else {}
     new_rows = {"rows": len(held), "heads": {}}

@@ -13,15 +13,15 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from classifier.errors import InputError
-from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
+from classifier.io import Chunk, Table, TableWriter, append_columns, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.catalogue import Catalogue
 from classifier.router import output_columns, route_rows
@@ -39,6 +39,15 @@ class RouteSummary:
     needs_review: int
     seconds: float
     model_version: str
+    source: str = ""
+    """What was read (``Table.describe``: sheet, header row, text and title columns), for stderr."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know about the input (``Table.warnings``: renamed duplicate columns, lines read in
+    another encoding, NUL bytes removed …)."""
+    masked: dict[str, int] = field(default_factory=dict)
+    """Pieces of personal data masked per kind (``mask_pii``)."""
+    repeats: int = 0
+    """Rows that repeat a past case of ``history``."""
 
 
 def _route_chunk(titles: list, texts: list) -> pd.DataFrame:
@@ -63,36 +72,29 @@ def _init_worker(model: RoutingModel | str, catalogue: Catalogue | None = None) 
     _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model).with_catalogue(catalogue)
 
 
-def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame) -> pd.DataFrame:
-    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns."""
-    errors = chunk.pop(ERROR_COLUMN) if ERROR_COLUMN in chunk else None
-    taken = set(chunk.columns) | set(routed.columns)
-    clash = {}
-    for column in chunk.columns:
-        if column in routed.columns:
-            name, n = f"{column}_input", 2
-            while name in taken:  # the input may already hold ``department_input`` (a routed file routed again)
-                name, n = f"{column}_input_{n}", n + 1
-            clash[column] = name
-            taken.add(name)
-    out = pd.concat([chunk.rename(columns=clash).reset_index(drop=True), routed.reset_index(drop=True)], axis=1)
-    if errors is not None:
-        bad = errors.to_numpy() != ""
-        out.loc[bad, "route_status"] = "error: " + errors[bad].to_numpy()
+def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str] = ()) -> pd.DataFrame:
+    """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns; a row
+    that could not be read (a reason in ``errors``) gets ``route_status`` = ``error: <reason>`` and nothing else."""
+    out = append_columns(chunk, routed)
+    if any(errors):
+        reasons = pd.Series(list(errors), dtype=str)
+        bad = (reasons != "").to_numpy()
+        out.loc[bad, "route_status"] = "error: " + reasons[bad].to_numpy()
         for column in routed.columns:
             if column not in ("route_status", "model_version"):
                 out.loc[bad, column] = ""
     return out
 
 
-def _chunk_inputs(table, chunks: Iterator[pd.DataFrame]):
+def _chunk_inputs(table, chunks: Iterator[Chunk]):
+    """(chunk, titles, texts) per chunk; a row that could not be read has no text (it is not routed)."""
     for chunk in chunks:
-        texts = chunk[table.text_col].tolist()
-        titles = chunk[table.title_col].tolist() if table.title_col else [""] * len(texts)
-        if ERROR_COLUMN in chunk:
-            bad = chunk[ERROR_COLUMN].to_numpy() != ""
-            texts = [None if b else t for t, b in zip(texts, bad)]
-        yield chunk.fillna(""), titles, [t if isinstance(t, str) else None for t in texts]
+        frame = chunk.frame
+        texts = frame[table.text_col].tolist()
+        titles = frame[table.title_col].tolist() if table.title_col else [""] * len(texts)
+        if chunk.has_errors:
+            texts = [None if error else t for t, error in zip(texts, chunk.errors)]
+        yield Chunk(frame.fillna(""), chunk.errors), titles, [t if isinstance(t, str) else None for t in texts]
 
 
 def route_file(
@@ -102,20 +104,29 @@ def route_file(
     *,
     text_col: str | None = None,
     title_col: str | None = None,
+    sheet: str | int | None = None,
     jobs: int = 1,
     chunk_size: int = 2000,
+    on_start: Callable[[Table], None] = lambda table: None,
     on_progress: Callable[[int], None] = lambda rows: None,
+    mask_pii: bool = False,
+    history=None,
     catalogue: Catalogue | None = None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
     ``model`` is a loaded ``RoutingModel`` or a model folder (loaded after the input and output are checked).
+    ``sheet``: the worksheet of a workbook to read (name, or number from 1; default: the first with a text column).
     ``jobs`` > 1 routes chunks of a linear model on that many processes with results identical to ``jobs=1``.
-    ``catalogue`` replaces the model's department catalogue (keywords and responsibility text) for this run.
-    Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls (re-entrant).
+    ``on_start`` gets the opened input table (what is read, its warnings, its row estimate) before routing starts,
+    ``on_progress`` the rows written so far after each chunk. ``mask_pii`` masks personal data in the title and
+    text columns of the output, after routing (``classifier.privacy``); ``RouteSummary.masked`` counts the
+    pieces per kind. ``history`` (a ``repeats.RepeatIndex``) adds ``repeat_of`` and ``repeat_department`` to every
+    row. ``catalogue`` replaces the model's department catalogue (keywords and responsibility text) for this run.
+    Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
     """
     start = time.perf_counter()
-    table = open_table(input_path, text_col=text_col, title_col=title_col)
+    table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
@@ -124,7 +135,8 @@ def route_file(
     model = model.with_catalogue(catalogue)
     if model.model.needs_torch:
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
-    columns = output_columns(model.labels)
+    on_start(table)
+    columns = output_columns(model.labels) + (["repeat_of", "repeat_department"] if history is not None else [])
     jobs = max(1, min(jobs if jobs > 0 else os.cpu_count() or 1, 64))
     inputs = _chunk_inputs(table, table.chunks(chunk_size))
     head = list(itertools.islice(inputs, 2))
@@ -132,6 +144,7 @@ def route_file(
         jobs = 1  # one chunk: no gain from starting processes
     inputs = itertools.chain(head, inputs)
     counts = {"rows": 0, "routed": 0, "review": 0}
+    masked: collections.Counter = collections.Counter()
     pool = None
     try:
         if jobs > 1:
@@ -141,7 +154,12 @@ def route_file(
                                        initargs=(shared, catalogue))  # fmt: skip
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
-                _write(writer, output_frame(chunk, routed), counts, on_progress)
+                if history is not None:
+                    texts = [t if not e else "" for t, e in zip(chunk.frame[table.text_col], chunk.errors)]
+                    routed["repeat_of"], routed["repeat_department"], _ = history.match(texts)
+                    counts["repeats"] = counts.get("repeats", 0) + int(routed["repeat_of"].ne("").sum())
+                frame = _masked(chunk.frame, [table.title_col, table.text_col], masked) if mask_pii else chunk.frame
+                _write(writer, output_frame(frame, routed, chunk.errors), counts, on_progress)
             if counts["rows"] == 0:
                 empty = pd.DataFrame(columns=list(table.columns), dtype=str)
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
@@ -158,6 +176,10 @@ def route_file(
         needs_review=counts["review"],
         seconds=round(time.perf_counter() - start, 3),
         model_version=model.version,
+        source=table.describe(),
+        warnings=list(table.warnings),
+        masked=dict(masked),
+        repeats=counts.get("repeats", 0),
     )
 
 
@@ -179,6 +201,14 @@ def _routed_chunks(inputs, model: RoutingModel, pool, jobs: int):
     while pending:
         done, future = pending.popleft()
         yield done, future.result()
+
+
+def _masked(chunk: pd.DataFrame, columns: list, counts: collections.Counter) -> pd.DataFrame:
+    from classifier.privacy import mask_frame
+
+    chunk, found = mask_frame(chunk, [c for c in columns if c])
+    counts.update(found)
+    return chunk
 
 
 def _write(writer: TableWriter, frame: pd.DataFrame, counts: dict, on_progress) -> None:

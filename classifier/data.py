@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError, MissingFileError
-from classifier.io import ERROR_COLUMN, read_table
+from classifier.io import read_table
 from classifier.text import normalize
 
 SCHEMA = ("id", "channel", "title", "text", "time")
@@ -67,13 +67,7 @@ def to_schema(frame: pd.DataFrame, *, text_col: str, title_col: str | None, sour
 
 def load_messages(path: str | Path, *, text_col: str | None = None, title_col: str | None = None) -> pd.DataFrame:
     """Read any supported table (bundled or a user's) into the message schema."""
-    frame, table = read_table(path, text_col=text_col, title_col=title_col)
-    if ERROR_COLUMN in frame:
-        bad = frame[ERROR_COLUMN].to_numpy() != ""
-        if bad.any():
-            raise InputError(f"{Path(path).name}: {frame[ERROR_COLUMN][bad].iloc[0]} ({int(bad.sum())} such rows); "
-                             "fix or remove them to train or evaluate on this file.")  # fmt: skip
-        frame = frame.drop(columns=[ERROR_COLUMN])
+    frame, table = read_table(path, text_col=text_col, title_col=title_col)  # a row that cannot be read fails it
     return to_schema(frame, text_col=table.text_col, title_col=table.title_col, source=Path(path).stem)
 
 

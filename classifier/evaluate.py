@@ -1,4 +1,9 @@
-"""Metrics per head and human-readable reports (Markdown + confusion-matrix PNGs)."""
+"""Metrics per head and human-readable reports (Markdown + confusion-matrix, reliability and coverage PNGs).
+
+Besides accuracy and F1, ``evaluate`` measures how honest the confidences are: the expected calibration error
+(ECE) of every head's decision confidence, and, for ``needs_review``, the share of messages routed automatically
+against the department precision among them, at a grid of department thresholds and at the model's own.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,13 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from classifier.errors import InputError
 from classifier.i18n import tr
 from classifier.plotting import pyplot
-from classifier.router import NO_DEPARTMENT, prepare, route_batch
+from classifier.router import (
+    INVALID, NO_DEPARTMENT, is_garbage, prepare, review_values, route_batch, threshold_of,
+)  # fmt: skip
+
+ECE_BINS = 10
+REVIEW_GRID = tuple(round(0.05 * i, 2) for i in range(20)) + (0.97, 0.99)
+"""Department thresholds of the coverage/precision curve."""
 
 
 def head_metrics(y_true: Sequence[str], y_pred: Sequence[str], top3: Sequence[Sequence[str]]) -> dict:
@@ -72,19 +83,91 @@ def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: 
     return {"heads": heads}
 
 
+def decision(decided: pd.DataFrame, head: str) -> tuple[np.ndarray, np.ndarray]:
+    """A head's decisions and their confidences, as the review thresholds see them (``classifier.router``): a
+    message screened 无效 has the department ``无`` with the screening confidence; rows not routed get 0."""
+    return review_values(decided, head)
+
+
+def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> dict:
+    """Expected calibration error over ``bins`` equal-width confidence bins, and the bins of a reliability diagram.
+
+    Bin ``i`` holds confidences in ``[i/bins, (i+1)/bins)``, the last one also 1.0; ECE is the row-weighted mean
+    of ``|accuracy - mean confidence|`` over the bins.
+    """
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=bool)
+    if confidence.size == 0:
+        return {"ece": None, "reliability": []}
+    which = np.minimum((np.clip(confidence, 0.0, 1.0) * bins).astype(int), bins - 1)
+    reliability, ece = [], 0.0
+    for b in range(bins):
+        rows = which == b
+        if not rows.any():
+            continue
+        mean_confidence, accuracy = float(confidence[rows].mean()), float(correct[rows].mean())
+        ece += rows.sum() / confidence.size * abs(accuracy - mean_confidence)
+        reliability.append({"low": round(b / bins, 4), "high": round((b + 1) / bins, 4), "n": int(rows.sum()),
+                            "confidence": round(mean_confidence, 4), "accuracy": round(accuracy, 4)})  # fmt: skip
+    return {"ece": round(float(ece), 4), "reliability": reliability}
+
+
+def _coverage_point(auto: np.ndarray, correct: np.ndarray) -> dict:
+    share = float(auto.mean()) if auto.size else 0.0
+    precision = float(correct[auto].mean()) if auto.any() else None
+    return {"auto_routed": round(share, 4), "precision": None if precision is None else round(precision, 4),
+            "n_auto": int(auto.sum())}  # fmt: skip
+
+
+def review_curve(decided: pd.DataFrame, gold: np.ndarray, garbage: np.ndarray, thresholds: dict) -> dict:
+    """Share routed automatically and department precision among those rows, at the model's thresholds and on a grid.
+
+    ``gold`` is the department label of every row (``""`` where unknown: not counted). At the model's thresholds a
+    row is automatic when ``needs_review`` is false. On the grid, the department threshold varies and the rest of
+    the rule stays: a row is automatic when it was routed, is not a 无效 by the garbage rule, its screening
+    confidence reaches the model's screening threshold and its department confidence reaches the grid value.
+    """
+    rows = gold != ""
+    predicted, confidence = decision(decided, "department")
+    correct = (predicted == gold)[rows]
+    routed = decided["route_status"].eq("ok").to_numpy() & ~garbage
+    if "screening_confidence" in decided:
+        categories, screening = decision(decided, "screening")
+        routed &= screening >= threshold_of(thresholds, "screening", categories)
+    model = _coverage_point(~decided["needs_review"].to_numpy(dtype=bool)[rows], correct)
+    model["thresholds"] = {h: thresholds[h] for h in ("screening", "department") if h in thresholds}
+    curve = [{"threshold": t, **_coverage_point((routed & (confidence >= t))[rows], correct)} for t in REVIEW_GRID]
+    return {"n": int(rows.sum()), "model": model, "curve": curve}
+
+
 def evaluate(model, frame: pd.DataFrame) -> dict:
     """Route ``frame`` (message schema with label columns) and score every head the model and data share.
 
     ``training_overlap`` counts the rows the model was trained on (None when the model does not record its
     training rows): scores on them say nothing about new messages.
+    Every head also gets ``ece`` and ``reliability`` (see ``calibration``), on the confidence of its final
+    decision; with a department head and department labels, ``review`` holds the coverage/precision curve of
+    ``needs_review`` (see ``review_curve``).
     """
     shared = [h for h in model.labels if h in frame]
     if not shared:
         raise InputError(
             f"The data has none of the model's label columns {list(model.labels)}; found columns {list(frame.columns)}."
         )
-    decided, probs = route_batch(model, frame["title"].tolist(), frame["text"].tolist())
+    titles, texts = frame["title"].tolist(), frame["text"].tolist()
+    decided, probs = route_batch(model, titles, texts)
     result = score_decisions(decided, probs, frame, model.labels)
+    ok = decided["route_status"].eq("ok").to_numpy()
+    for head, metrics in result["heads"].items():
+        gold = frame[head].fillna("").astype(str).to_numpy()
+        scored = (gold != "") & ok
+        predicted, confidence = decision(decided, head)
+        metrics.update(calibration(confidence[scored], predicted[scored] == gold[scored]))
+    if "department" in result["heads"]:
+        docs, _ = prepare(titles, texts)
+        rule = INVALID in model.labels.get("screening", [])
+        garbage = np.array([rule and ok[i] and is_garbage(doc) for i, doc in enumerate(docs)], dtype=bool)
+        gold = frame["department"].fillna("").astype(str).to_numpy()
+        result["review"] = review_curve(decided, gold, garbage, model.thresholds)
     result["model_version"] = model.version
     result["rows"] = len(frame)
     result["rows_not_routable"] = int((decided["route_status"] != "ok").sum())
@@ -117,6 +200,83 @@ def summary_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def calibration_markdown(result: dict) -> str:
+    """One row per head: rows scored, ECE, mean confidence and accuracy."""
+    lines = [tr("| 头 | 行数 | ECE | 平均置信度 | 准确率 |", "| head | n | ECE | mean confidence | accuracy |"),
+             "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    for head, m in result["heads"].items():
+        if m.get("ece") is None:
+            continue
+        n = sum(b["n"] for b in m["reliability"])
+        confidence = sum(b["n"] * b["confidence"] for b in m["reliability"]) / n
+        accuracy = sum(b["n"] * b["accuracy"] for b in m["reliability"]) / n
+        lines.append(f"| {head} | {n} | {m['ece']:.4f} | {confidence:.4f} | {accuracy:.4f} |")
+    return "\n".join(lines)
+
+
+def review_markdown(review: dict) -> str:
+    """The coverage/precision table of ``needs_review``: the model's own thresholds first, then the grid."""
+    def cell(point: dict) -> str:
+        precision = "" if point["precision"] is None else f"{point['precision']:.4f}"
+        return f"{point['auto_routed']:.4f} | {precision} | {point['n_auto']}"
+
+    model = review["model"]
+    own = ", ".join(f"{head} {value}" for head, value in model["thresholds"].items())
+    lines = [tr("| 部门阈值 | 自动分派占比 | 部门准确率（自动分派） | 自动分派行数 |",
+                "| department threshold | auto-routed share | department precision (auto-routed) | auto-routed rows |"),
+             "| --- | --- | --- | --- |", f"| {tr('模型自身', 'model')} ({own}) | {cell(model)} |"]  # fmt: skip
+    lines += [f"| {p['threshold']:.2f} | {cell(p)} |" for p in review["curve"]]
+    return "\n".join(lines)
+
+
+def _reliability_png(plt, result: dict, path: Path, cjk: bool) -> None:
+    label = (lambda zh, en: tr(zh, en)) if cjk else (lambda zh, en: en)
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=label("完美校准", "perfect calibration"))
+    for head, m in result["heads"].items():
+        if m.get("reliability"):
+            x = [b["confidence"] for b in m["reliability"]]
+            y = [b["accuracy"] for b in m["reliability"]]
+            axis.plot(x, y, marker="o", markersize=3, label=f"{head} (ECE {m['ece']:.3f})")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_xlabel(label("决策置信度（每箱均值）", "decision confidence (bin mean)"))
+    axis.set_ylabel(label("准确率", "accuracy"))
+    axis.set_title(label("可靠性图（10 个等宽箱）", "reliability diagram (10 equal-width bins)"))
+    axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _coverage_png(plt, review: dict, path: Path, cjk: bool) -> None:
+    label = (lambda zh, en: tr(zh, en)) if cjk else (lambda zh, en: en)
+    points = [p for p in review["curve"] if p["precision"] is not None]
+    figure, axis = plt.subplots(figsize=(5.5, 4.5))
+    axis.plot([p["auto_routed"] for p in points], [p["precision"] for p in points], marker="o", markersize=3,
+              label=label("部门阈值网格", "department threshold grid"))  # fmt: skip
+    shown: set[tuple[float, float]] = set()
+    for p in points[:: max(1, len(points) // 6)]:
+        if (p["auto_routed"], p["precision"]) in shown:
+            continue
+        shown.add((p["auto_routed"], p["precision"]))
+        axis.annotate(f"{p['threshold']:.2f}", (p["auto_routed"], p["precision"]), fontsize=6, xytext=(3, 3),
+                      textcoords="offset points")  # fmt: skip
+    model = review["model"]
+    if model["precision"] is not None:
+        axis.scatter([model["auto_routed"]], [model["precision"]], color="red", zorder=3,
+                     label=label("模型自身阈值", "model's own thresholds"))  # fmt: skip
+    axis.set_xlim(0, 1.02)
+    axis.set_xlabel(label("自动分派占比", "share routed automatically"))
+    axis.set_ylabel(label("自动分派中的部门准确率", "department precision among them"))
+    axis.set_title(label("needs_review：覆盖率与准确率", "needs_review: coverage and precision"))
+    axis.legend(fontsize=7, loc="lower left")
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def write_report(result: dict, directory: str | Path, title: str | None = None) -> Path:
     """Markdown report (``report.md``), ``metrics.json`` and a confusion-matrix PNG per head.
 
@@ -145,6 +305,19 @@ def write_report(result: dict, directory: str | Path, title: str | None = None) 
         lines += ["", f"![{tr('混淆矩阵', 'confusion matrix')} {head}](confusion_{head}.png)", ""]
         if not has_cjk:
             lines += [tr("坐标编号：", "Axis numbers: ") + ", ".join(f"{i} = {label}" for i, label in enumerate(m["labels"])), ""]
+    if any(m.get("reliability") for m in result["heads"].values()):
+        _reliability_png(plt, result, directory / "reliability.png", has_cjk)
+        lines += [tr("## 校准", "## Calibration"), "",
+                  tr("期望校准误差（ECE，10 个等宽箱）：最终决策的置信度与其正确率之差，按行数加权。",
+                     "Expected calibration error (ECE, 10 equal-width bins) of each head's final decision confidence."),
+                  "", calibration_markdown(result), "", f"![{tr('可靠性图', 'reliability diagram')}](reliability.png)", ""]  # fmt: skip
+    if result.get("review"):
+        _coverage_png(plt, result["review"], directory / "review_coverage.png", has_cjk)
+        lines += [tr("## 人工复核（needs_review）", "## Review (needs_review)"), "",
+                  tr("自动分派：不需人工复核的消息；其中部门判对的比例为准确率。网格上只改部门阈值，其余规则不变。",
+                     "Auto-routed: messages that need no review; precision is the share of them with the right department. "
+                     "On the grid only the department threshold changes; the other review rules stay."),
+                  "", review_markdown(result["review"]), "", f"![{tr('覆盖率与准确率', 'coverage and precision')}](review_coverage.png)", ""]  # fmt: skip
     (directory / "report.md").write_text("\n".join(lines), encoding="utf-8")
     (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     return directory / "report.md"

@@ -405,3 +405,14 @@ class TextFeatures:
     @property
     def n_features(self) -> int:
         return len(self.word.keys_) + len(self.char.keys_)
+
+
+def char_ngram_occurrences(docs: Sequence[str], ngram_range: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(document index, 64-bit n-gram key) of every character n-gram occurrence in ``docs`` (normalised strings)."""
+    doc_index, keys = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.uint64)]
+    for begin in range(0, len(docs), _CHUNK):
+        units = _Units("char", docs[begin : begin + _CHUNK])
+        batch_keys, starts, _ = _ngram_keys(units.units, units.valid, tuple(ngram_range))
+        doc_index.append(units.doc[starts].astype(np.int64) + begin)
+        keys.append(batch_keys)
+    return np.concatenate(doc_index), np.concatenate(keys)

@@ -2,10 +2,17 @@
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
 rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords and the similarity to
-each department's responsibility text, the danger lexicon for ``urgent``), make the department follow the
-screening decision (纪检监察 goes to 纪委监委, 无效 gets no department, 信访局 only for 信访事项), and flag rows
-whose confidence is under the review threshold of their head and predicted label. Training tunes the rules and
-thresholds with these same functions.
+each department's responsibility text, screening cues, the danger lexicon for ``urgent``), make the department
+follow the screening decision (纪检监察 goes to 纪委监委 whatever the accused person's department, 无效 gets no
+department, 信访局 only for 信访事项), and flag rows whose confidence is under the review threshold of their head and
+predicted label. Training tunes the rules and thresholds with these same functions.
+
+Screening cues (``classifier/resources/cues.json``, ``classifier.cues``) work at two strengths. On every message
+they multiply the probability of their category by ``exp(cue_weight * min(hits, 3))`` (``cue_weight`` tuned on
+validation rows). On a short message (at most ``SHORT_CHARS`` characters: a one-line ticket, where the model has
+little to go on) they take precedence, in the order of ``PRECEDENCE``: the first of 纪检监察, 信访事项, 舆论监督
+whose cue it holds; otherwise a 无效 cue, with no cue of another category and no catalogue keyword, makes it 无效
+(always flagged for review, like the garbage rule).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from classifier.text import has_han, normalize, resource_lines
+from classifier.text import has_han, is_markup_junk, normalize, resource_lines
 
 INVALID = "无效"
 NO_DEPARTMENT = "无"
@@ -27,6 +34,12 @@ DECISION_HEADS = ("screening", "department")
 """Heads whose doubt sends a message to review (for a model with neither: all its heads)."""
 URGENT, URGENT_YES = "urgent", "是"
 MAX_INPUT_CHARS = 1_000_000
+PRECEDENCE = ("纪检监察", PETITION, "舆论监督")
+"""Screening categories whose cues decide a one-line ticket, strongest first (then 无效, see ``_cue_rules``)."""
+SHORT_CHARS = 60
+"""A message this short (normalised title + text) is a one-line ticket: screening cues take precedence."""
+CUE_CONFIDENCE = 0.9
+"""Probability a precedence cue gives its category (the rest keeps its proportions)."""
 
 
 def output_columns(labels: dict[str, list[str]]) -> list[str]:
@@ -54,6 +67,8 @@ def check_text(title: object, text: object) -> str | None:
         return "empty text"
     if not any(ch.isalpha() for ch in text[:MAX_INPUT_CHARS]):
         return "no text (only digits, punctuation or symbols)"
+    if is_markup_junk(text[:MAX_INPUT_CHARS]):
+        return "no readable text"
     return None
 
 
@@ -117,19 +132,22 @@ def threshold_of(thresholds: dict, head: str, predicted: np.ndarray) -> np.ndarr
     return np.full(len(predicted), float(value))
 
 
-def review_confidence(decided: pd.DataFrame, head: str) -> np.ndarray:
-    """The confidence a head's review threshold applies to; for ``department``, a message screened 无效 (no
-    department) counts with its screening confidence."""
-    confidence = pd.to_numeric(decided[f"{head}_confidence"], errors="coerce")
-    if head == "department" and "screening_confidence" in decided:
-        confidence = confidence.fillna(pd.to_numeric(decided["screening_confidence"], errors="coerce"))
-    return confidence.fillna(0.0).to_numpy(dtype=float)
+def review_values(decided, head: str) -> tuple[np.ndarray, np.ndarray]:
+    """The label and confidence a head's review threshold applies to, per row of ``decided`` (a DataFrame or a
+    dict of column arrays). A message screened 无效 has no department: it counts as ``无`` with its screening
+    confidence; a row that was not routed has confidence 0."""
+    predicted = np.asarray(decided[head], dtype=object)
+    confidence = _numbers(decided[f"{head}_confidence"])
+    if head == "department":
+        predicted = np.where(predicted == "", NO_DEPARTMENT, predicted)
+        if "screening_confidence" in decided:
+            confidence = np.where(np.isnan(confidence), _numbers(decided["screening_confidence"]), confidence)
+    return predicted, np.nan_to_num(confidence, nan=0.0)
 
 
-def review_label(decided: pd.DataFrame, head: str) -> np.ndarray:
-    """The label a head's review threshold is chosen for (``无`` for a message with no department)."""
-    predicted = decided[head].to_numpy(dtype=object)
-    return np.where(predicted == "", NO_DEPARTMENT, predicted) if head == "department" else predicted
+def _numbers(column) -> np.ndarray:
+    values = np.asarray(column, dtype=object)
+    return np.array([float(v) if v != "" and v is not None else np.nan for v in values], dtype=float)
 
 
 def review_heads(labels: dict) -> tuple[str, ...]:
@@ -162,9 +180,7 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     """Chosen department and its confidence given the screening decision.
 
     纪检监察 and 无效 fix the department (confidence = the screening confidence); otherwise the best department
-    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised. A 纪检监察 call
-    weaker than the best line department's share of the rest is overruled (returned as ``overruled``): the
-    message goes to that department and its screening falls back to the next category.
+    that is not reserved to a category (纪委监委, 无, and 信访局 outside 信访事项), renormalised.
     """
     allowed = p.copy()
     reserved = [labels.index(d) for d in [*LINKED.values(), PETITION_OFFICE] if d in labels]
@@ -175,15 +191,53 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     allowed = _renormalise(allowed)
     primary = allowed.argmax(axis=1) if len(p) else np.zeros(0, dtype=int)
     confidence = allowed[np.arange(len(p)), primary]
-    overruled = np.zeros(len(p), dtype=bool)
-    for i, category in enumerate(screening):
-        if LINKED.get(category) in labels:
-            if category != INVALID and confidence[i] * (1 - screening_confidence[i]) > screening_confidence[i]:
-                overruled[i] = True
-                confidence[i] *= 1 - screening_confidence[i]
-            else:
-                primary[i], confidence[i] = labels.index(LINKED[category]), screening_confidence[i]
-    return primary, confidence, overruled
+    for category, department in LINKED.items():
+        if department in labels:
+            linked = screening == category
+            primary[linked], confidence[linked] = labels.index(department), screening_confidence[linked]
+    return primary, confidence
+
+
+def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, keywords: np.ndarray | None):
+    """Screening probabilities after the cue rules (see the module docstring), and the rows made 无效 by a cue."""
+    from classifier.cues import bundled_lexicon
+
+    lexicon = bundled_lexicon()
+    found = lexicon.hits(docs)
+    hits = np.zeros((len(docs), len(names)))
+    for j, category in enumerate(lexicon.categories):
+        if category in names:
+            hits[:, names.index(category)] = found[:, j]
+    p = keyword_boost(p, hits, weight)
+    short = np.array([len(doc) <= SHORT_CHARS for doc in docs], dtype=bool)
+    forced = np.full(len(docs), -1)
+    for category in PRECEDENCE:
+        if category in names:
+            forced[short & (forced < 0) & (hits[:, names.index(category)] > 0)] = names.index(category)
+    invalid = np.zeros(len(docs), dtype=bool)
+    if INVALID in names:
+        column = names.index(INVALID)
+        others = np.delete(hits, column, axis=1).sum(axis=1)
+        quiet = others == 0 if keywords is None else (others == 0) & (keywords.sum(axis=1) == 0)
+        invalid = short & (forced < 0) & (hits[:, column] > 0) & quiet
+        forced[invalid] = column
+    rows = np.flatnonzero(forced >= 0)
+    if rows.size:
+        chosen = p[rows, forced[rows]]
+        rest = p[rows].copy()
+        rest[np.arange(rows.size), forced[rows]] = 0.0
+        share = np.maximum(chosen, CUE_CONFIDENCE)
+        p[rows] = _renormalise(rest) * (1 - share)[:, None]
+        p[rows, forced[rows]] = share
+    return p, invalid
+
+
+def calibrate(confidence: np.ndarray, curve: dict | None) -> np.ndarray:
+    """``confidence`` mapped through a calibration curve (``{"x": [...], "y": [...]}``, increasing ``x``):
+    piecewise linear between its points, flat beyond them; unchanged without a curve."""
+    if not curve:
+        return confidence
+    return np.interp(confidence, curve["x"], curve["y"])
 
 
 def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
@@ -225,16 +279,18 @@ def decide(
     rules: dict,
     keyword_hits: np.ndarray | None = None,
     catalogue_scores: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Decisions for rows that reached the model (``docs`` normalised), one output row each.
+) -> dict[str, np.ndarray]:
+    """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
 
-    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``catalogue_weight`` (boost by
-    ``catalogue_scores``, the similarity of each document to each department's responsibility text) and, for
-    the ``urgent`` head, ``urgent`` (``threshold`` on the probability of 是 and the danger lexicon's
-    ``lexicon_precision``).
+    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``catalogue_weight`` (boost by ``catalogue_scores``,
+    the similarity of each document to each department's responsibility text), ``cue_weight`` (screening cues;
+    absent = the cue rules are off, as in models trained before them), for the ``urgent`` head ``urgent``
+    (``threshold`` on the probability of 是 and the danger lexicon's ``lexicon_precision``), and ``calibration``:
+    per head, a monotone map (``x``, ``y`` points, fitted on validation rows) from the confidence of the final
+    decision to the share of such decisions that were right (see ``calibrate``).
     """
     n = len(docs)
-    out = pd.DataFrame(index=range(n))
+    out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)
     probs = {head: p.copy() for head, p in probs.items()}
     screening = probs.get("screening")
     department = probs.get("department")
@@ -251,7 +307,10 @@ def decide(
     similarity_weight = float(rules.get("catalogue_weight") or 0.0)
     if department is not None and catalogue_scores is not None and similarity_weight:
         department = probs["department"] = similarity_boost(department, catalogue_scores, similarity_weight)
-    garbage = np.zeros(n, dtype=bool)
+    garbage = cue_invalid = np.zeros(n, dtype=bool)
+    if screening is not None and "cue_weight" in rules and n:
+        screening, cue_invalid = _cue_rules(screening, s_labels, docs, float(rules["cue_weight"]), keyword_hits)
+        probs["screening"] = screening
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
         if garbage.any():
@@ -266,31 +325,26 @@ def decide(
         else:
             best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
             confidence = p[np.arange(n), best] if n else np.zeros(0)
-        out[head] = [names[j] for j in best]
+        out[head] = np.array(names, dtype=object)[best]
         out[f"{head}_confidence"] = np.round(confidence.astype(float), 4)
     if department is not None:
         primary = department.argmax(axis=1) if n else np.zeros(0, dtype=int)
         confidence = department[np.arange(n), primary]
         if screening is not None:
-            primary, confidence, overruled = _department_for_screening(
-                department, d_labels, out["screening"].to_numpy(), out["screening_confidence"].to_numpy(dtype=float)
-            )
-            if overruled.any():
-                fallback = screening[overruled].copy()
-                fallback[:, [s_labels.index(c) for c in LINKED if c in s_labels]] = 0.0
-                fallback = _renormalise(fallback)
-                out.loc[overruled, "screening"] = [s_labels[j] for j in fallback.argmax(axis=1)]
-                out.loc[overruled, "screening_confidence"] = np.round(fallback.max(axis=1).astype(float), 4)
-        out["department"] = [d_labels[j] for j in primary]
+            primary, confidence = _department_for_screening(department, d_labels, out["screening"], out["screening_confidence"])
+        out["department"] = np.array(d_labels, dtype=object)[primary]
+        confidence = calibrate(confidence, rules.get("calibration", {}).get("department"))
         out["department_confidence"] = np.round(confidence.astype(float), 4).astype(object)
-        out["department_top3"] = _top3(d_labels, department, primary)
+        out["department_top3"] = np.array(_top3(d_labels, department, primary), dtype=object)
         if screening is not None:
-            no_department = out["screening"].eq(INVALID).to_numpy()
-            out.loc[no_department, ["department", "department_confidence", "department_top3"]] = ""
-    review = garbage.copy()
+            no_department = out["screening"] == INVALID
+            for column in ("department", "department_confidence", "department_top3"):
+                out[column][no_department] = ""
+    review = garbage | cue_invalid
     for head in review_heads(labels):
         if head in out:
-            review |= review_confidence(out, head) < threshold_of(thresholds, head, review_label(out, head))
+            predicted, confidence = review_values(out, head)
+            review |= confidence < threshold_of(thresholds, head, predicted)
     out["needs_review"] = review
     return out
 
@@ -308,8 +362,8 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
         decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, rules=model.rules,
                          keyword_hits=catalogue_hits(model, good_docs),
                          catalogue_scores=catalogue_similarity(model, good_docs))  # fmt: skip
-        for name in decided.columns:
-            columns[name][good] = decided[name].to_numpy()
+        for name, values in decided.items():
+            columns[name][good] = values
         columns["route_status"][good] = "ok"
     for i, reason in enumerate(reasons):
         if reason is not None:

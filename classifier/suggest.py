@@ -30,10 +30,9 @@ import numpy as np
 import pandas as pd
 
 from classifier.artifact import RoutingModel, load_model
-from classifier.batch import output_frame
 from classifier.catalogue import Catalogue
 from classifier.errors import InputError
-from classifier.io import ERROR_COLUMN, TableWriter, check_output_path, open_table
+from classifier.io import TableWriter, append_columns, check_output_path, open_table
 from classifier.router import LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, prepare, review_heads, route_batch
 
 LABEL_HEADS = ("screening", "department")
@@ -153,12 +152,10 @@ def read_rows(path: str | Path, text_col: str | None, title_col: str | None) -> 
     """The whole input table (all columns, as strings), and its titles and texts (None for unreadable rows)."""
     table = open_table(path, text_col=text_col, title_col=title_col)
     chunks = list(table.chunks())
-    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=table.columns, dtype=str)
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True) if chunks else pd.DataFrame(columns=table.columns, dtype=str)
     frame = frame.fillna("")
-    texts = frame[table.text_col].tolist()
-    if ERROR_COLUMN in frame:
-        texts = [None if bad else t for t, bad in zip(texts, frame[ERROR_COLUMN].to_numpy() != "")]
-        frame = frame.drop(columns=[ERROR_COLUMN])
+    errors = [e for c in chunks for e in c.errors]
+    texts = [None if bad else t for t, bad in zip(frame[table.text_col].tolist(), errors)]
     titles = frame[table.title_col].tolist() if table.title_col else [""] * len(frame)
     return frame, titles, texts
 
@@ -194,7 +191,7 @@ def suggest_file(
         model = load_model(model)
     model = model.with_catalogue(catalogue)
     columns, rows, routable = suggest_rows(model, titles, texts, n, seed=seed, prefill=prefill)
-    out = output_frame(frame.iloc[rows].reset_index(drop=True), columns)
+    out = append_columns(frame.iloc[rows].reset_index(drop=True), columns)
     with TableWriter(output_path) as writer:
         writer.write(out)
     return SuggestResult(Path(output_path), len(frame), routable, len(out), round(time.perf_counter() - start, 3),

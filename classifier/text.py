@@ -1,9 +1,9 @@
 """Text normalisation and jieba tokenisation.
 
 ``normalize`` makes the text the models see: NFKC (full-width to half-width; the common full-width
-forms are mapped by a fast path first), HTML remnants and control
-characters removed, whitespace collapsed, masked phone numbers replaced by one ``TEL`` token, and very long
-texts cut to their head and tail. ``tokenize`` splits normalised text into words with jieba's dictionary plus
+forms are mapped by a fast path first), traditional characters converted to simplified (OpenCC ``t2s``, only for
+texts that hold one), HTML remnants and control characters removed, whitespace collapsed, masked phone numbers
+replaced by one ``TEL`` token, and very long texts cut to their head and tail. ``tokenize`` splits normalised text into words with jieba's dictionary plus
 our domain dictionary; the fast path uses rjieba (jieba-rs), and ``jieba`` itself is the reference.
 """
 
@@ -27,6 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\u
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _FULL_WIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
 _COMMON_FULL_WIDTH = [(ch, chr(ord(ch) - 0xFEE0)) for ch in "，！？：；（）"]
+_ASTRAL_HAN = "\U00020000-\U0003ffff"
 
 
 def _half_width(match: re.Match) -> str:
@@ -55,11 +56,77 @@ def normalize(text: str, max_chars: int = MAX_CHARS) -> str:
         text = unicodedata.normalize("NFKC", text)
     if _CONTROL.search(text):
         text = _CONTROL.sub(" ", text)
+    text = to_simplified(text)
     text = " ".join(_PHONE_CANDIDATE.sub(_phone, text).split())
     if len(text) > max_chars:
         head = max_chars * 2 // 3
         text = text[:head] + " " + text[len(text) - (max_chars - head - 1) :]
     return text
+
+
+_MARKUP = re.compile(r"<!--|<\s*/?\s*[a-zA-Z][^<>]{0,200}>|&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});")
+_SCRIPT_OR_STYLE = re.compile(
+    r"<\s*(style|script)\b[^>]{0,200}>.*?(?:<\s*/\s*\1\s*>|$)|<!--.*?(?:-->|$)", re.IGNORECASE | re.DOTALL
+)
+_BLOCK = re.compile(r"(\{[^{}]*\})")
+_CODE = re.compile(r"[:;=]")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def is_markup_junk(text: str) -> bool:
+    """True when ``text`` is HTML/CSS/JavaScript remnants with nothing readable (``.cls{color:red}``,
+    ``<style>…</style>``, ``<div></div>``): markup, and neither a Chinese character nor a word of two letters
+    once style and script blocks, comments, tags, entities and CSS rules or code blocks (with what comes right
+    before them unless it holds Chinese) are removed. Linear in the length of ``text``."""
+    if "<" not in text and "{" not in text and "&" not in text:
+        return False
+    parts = _BLOCK.split(text)  # text, {block}, text, {block}, …, text
+    blocks = parts[1::2]
+    if not _MARKUP.search(text) and not any(_CODE.search(block) for block in blocks):
+        return False
+    kept = [part for i, part in enumerate(parts[::2]) if i == len(blocks) or has_han(part)]
+    rest = _SCRIPT_OR_STYLE.sub(" ", " ".join(kept))
+    rest = _ENTITY.sub(" ", _TAG.sub(" ", rest))
+    return not has_han(rest) and _WORD.search(rest) is None
+
+
+@lru_cache(maxsize=1)
+def traditional_chars() -> frozenset[str]:
+    """Characters (CJK basic and extension A, NFKC-stable) that OpenCC ``t2s`` changes on their own.
+
+    Read from ``resources/t2s_chars.txt``, which a test checks against the installed OpenCC.
+    """
+    return frozenset("".join(resource_lines("t2s_chars.txt")))
+
+
+@lru_cache(maxsize=1)
+def _traditional_pattern() -> re.Pattern:
+    # one character class of BMP characters compiles to a bitmap (about 3 µs per 350-character message);
+    # characters beyond the BMP are rare, so any of them sends the text to the converter
+    return re.compile(f"[{''.join(sorted(traditional_chars()))}{_ASTRAL_HAN}]")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """``text`` with its traditional characters in simplified script (OpenCC ``t2s``, phrase-aware).
+
+    Only texts holding a traditional character are converted, and only the characters that ``t2s`` changes on their
+    own (or beyond the BMP) take the converted form: OpenCC's phrase table also rewrites some simplified words of
+    mixed texts (破坏 → 破坯, 打坏 → 打坯), which must stay as written.
+    """
+    if not _traditional_pattern().search(text):
+        return text
+    converted = _t2s().convert(text)
+    if len(converted) != len(text):
+        return converted
+    changed = traditional_chars()
+    return "".join(new if old in changed or old > "\uffff" else old for old, new in zip(text, converted))
 
 
 def has_han(text: str) -> bool:
@@ -116,6 +183,14 @@ def _segmenter(name: str):
 def segment(text: str, tokenizer: str = "rjieba") -> list[str]:
     """All jieba segments of ``text`` (dictionary only, no HMM), punctuation and spaces included."""
     return _segmenter(tokenizer)(text)
+
+
+def tag(text: str) -> list[tuple[str, str]]:
+    """``segment``'s words with their jieba part-of-speech tags (``nr`` for a person's name …), via rjieba."""
+    _segmenter("rjieba")  # loads the domain dictionary
+    import rjieba
+
+    return rjieba.tag(text, False)
 
 
 def tokenize(text: str, tokenizer: str = "rjieba") -> list[str]:

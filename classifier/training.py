@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,21 @@ from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_mes
 from classifier.errors import ConfigError, InputError
 from classifier.evaluate import score_decisions
 from classifier.models import model_class
+from classifier.groups import near_duplicate_groups
 from classifier.router import (
-    URGENT, URGENT_YES, choose_threshold, danger_hits, decide, prepare, review_confidence, review_heads, review_label,
+    URGENT, URGENT_YES, check_text, choose_threshold, danger_hits, decide, prepare, review_heads, review_values,
     threshold_of,
 )  # fmt: skip
+from classifier.text import normalize
 
+URGENT_MIN_THRESHOLD = 0.1
+"""Lowest threshold on the probability of 是 the urgent rule may choose."""
+MIN_CALIBRATION_ROWS = 200
+"""Validation rows with a department needed to fit the department's calibration curve."""
+MIN_TITLE_CHARS = 6
+"""Shortest title taken as a training row of its own (shorter ones say too little: "咨询", "投诉")."""
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+CUE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 CATALOGUE_WEIGHTS = (0.0, 2.0, 4.0, 8.0)
 """Candidate weights of the catalogue-similarity rule (similarities are cosines in [0, 1])."""
 MIN_CLASS_ROWS = 20
@@ -39,7 +49,7 @@ class TrainResult:
     validation_mask: np.ndarray | None = None
     """True for the rows of the given frame in the validation split."""
     group_metrics: dict | None = None
-    """Validation metrics per group of rows (``train(groups=…)``), with the rules tuned on all validation rows."""
+    """Validation metrics per group of rows (``train(report_groups=…)``), with the rules tuned on all validation rows."""
 
 
 def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
@@ -57,23 +67,55 @@ def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
     return heads
 
 
-def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and validation row indices, stratified on the rarest-labelled head's labels."""
+def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int, groups: np.ndarray | None = None):
+    """Train and validation row indices, stratified on the rarest-labelled head's labels.
+
+    ``groups`` (near-duplicate groups, ``classifier.groups``) keeps every group on one side: whole groups are
+    drawn, per label of their first row, until the label's share is held out.
+    """
     rng = np.random.default_rng(seed)
     key = frame[min(heads, key=lambda h: (frame[h].ne("").sum(), h))].to_numpy()
+    groups = np.arange(len(frame)) if groups is None else np.asarray(groups)
+    _, first, size = np.unique(groups, return_index=True, return_counts=True)
     held = []
     for value in pd.unique(key):
-        rows = np.flatnonzero(key == value)
-        rng.shuffle(rows)
-        held.extend(rows[: int(round(len(rows) * fraction))])
-    held = np.sort(np.array(held, dtype=int))
-    return np.setdiff1d(np.arange(len(frame)), held), held
+        mine = np.flatnonzero(key[first] == value)
+        rng.shuffle(mine)
+        wanted, taken = int(round(np.count_nonzero(key == value) * fraction)), 0
+        for g in mine:
+            if taken >= wanted:
+                break
+            held.append(g)
+            taken += size[g]
+    held_groups = np.unique(groups[first[held]]) if held else np.zeros(0, dtype=groups.dtype)
+    valid = np.flatnonzero(np.isin(groups, held_groups))
+    return np.setdiff1d(np.arange(len(frame)), valid), valid
 
 
-def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str],
-         sample_weight: np.ndarray | None = None):  # fmt: skip
+def title_rows(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The rows among ``rows`` whose title can stand alone as a one-line ticket, and those titles normalised."""
+    chosen, docs = [], []
+    for i in rows:
+        title, text = frame.at[i, "title"], frame.at[i, "text"]
+        if text and check_text("", title) is None and len(title) >= MIN_TITLE_CHARS:
+            chosen.append(i)
+            docs.append(normalize(title))
+    return np.array(chosen, dtype=int), docs
+
+
+def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], sample_weight: np.ndarray | None,
+         vocabulary_docs: Sequence[str]):  # fmt: skip
     extra = {} if sample_weight is None else {"sample_weight": sample_weight}
     return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs, **extra)
+
+
+def _with_titles(config: TrainConfig, frame: pd.DataFrame, docs: list[str], targets: dict, rows: np.ndarray,
+                 weights: np.ndarray | None = None):  # fmt: skip
+    """Documents, targets and sample weights (None: unweighted) of ``rows``, followed (``config.title_examples``)
+    by their titles as rows of their own (a title weighs as its message)."""
+    extra, titles = title_rows(frame, rows) if config.title_examples else (np.zeros(0, dtype=int), [])
+    every = np.concatenate([rows, extra]).astype(int)
+    return [docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()}, None if weights is None else weights[every]
 
 
 def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target: float) -> dict[str, dict[str, float]]:
@@ -87,8 +129,7 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
         rows = np.flatnonzero(gold != "")
         if head not in decided or rows.size == 0:
             continue
-        predicted = review_label(decided, head)[rows]
-        confidence = review_confidence(decided, head)[rows]
+        predicted, confidence = (values[rows] for values in review_values(decided, head))
         correct = predicted == gold[rows]
         per_label = {"": round(choose_threshold(confidence, correct, target), 4)}
         for label in np.unique(predicted):
@@ -101,7 +142,9 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
 
 def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float) -> dict | None:
     """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
-    that, with the lexicon, reaches ``recall`` of 是 on the validation rows."""
+    that, with the lexicon, reaches ``recall`` of 是 on the validation rows, but not under
+    ``URGENT_MIN_THRESHOLD`` (below it nearly every message would be urgent); the recall and precision of 是
+    that the rule reaches on those rows are recorded with it."""
     if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
         return None
     gold = truth[URGENT].to_numpy(dtype=object)
@@ -116,7 +159,31 @@ def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame
             threshold = float(candidate)
             if ((p_yes >= candidate) | danger)[positive].mean() >= recall:
                 break
-    return {"threshold": min(threshold, 0.5), "lexicon_precision": None if precision is None else round(precision, 4)}
+    threshold = min(max(threshold, URGENT_MIN_THRESHOLD), 0.5)
+    flagged = (p_yes >= threshold) | danger
+    return {
+        "threshold": round(threshold, 4),
+        "lexicon_precision": None if precision is None else round(precision, 4),
+        "validation_recall": round(float(flagged[positive].mean()), 4) if positive.any() else None,
+        "validation_precision": round(float(positive[flagged].mean()), 4) if flagged.any() else None,
+    }
+
+
+def _calibration_curve(decided: pd.DataFrame, truth: pd.DataFrame) -> dict | None:
+    """Isotonic map from the department decision's confidence to its accuracy on the validation rows (the
+    consistency rules and the keyword boost leave the head's calibrated probabilities over-confident)."""
+    if "department" not in decided or "department" not in truth:
+        return None
+    from sklearn.isotonic import IsotonicRegression
+
+    gold = truth["department"].to_numpy(dtype=object)
+    rows = np.flatnonzero((gold != "") & decided["department"].ne("").to_numpy())
+    if rows.size < MIN_CALIBRATION_ROWS:
+        return None
+    confidence = pd.to_numeric(decided["department_confidence"].iloc[rows]).to_numpy(dtype=float)
+    correct = (decided["department"].to_numpy(dtype=object)[rows] == gold[rows]).astype(float)
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(confidence, correct)
+    return {"x": [round(float(v), 5) for v in fitted.X_thresholds_], "y": [round(float(v), 5) for v in fitted.y_thresholds_]}
 
 
 def _catalogue_inputs(catalogue: Catalogue | None, docs: list[str], labels: dict):
@@ -130,13 +197,14 @@ def score_rows(model, docs: list[str], truth: pd.DataFrame, rules: dict, catalog
     """Per-head metrics of the router's decisions, with ``rules``, on labelled rows."""
     probs = model.predict_proba(docs)
     hits, similarity = _catalogue_inputs(catalogue, docs, model.labels)
-    decided = decide(probs, model.labels, docs, thresholds={}, rules=rules, keyword_hits=hits, catalogue_scores=similarity)
+    decided = pd.DataFrame(decide(probs, model.labels, docs, thresholds={}, rules=rules, keyword_hits=hits,
+                                  catalogue_scores=similarity))  # fmt: skip
     decided["route_status"] = "ok"
     return score_decisions(decided, probs, truth, model.labels)["heads"]
 
 
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
-    """Rules (keyword and catalogue-similarity weights, urgent rule), review thresholds and metrics from
+    """Rules (keyword, catalogue-similarity and cue weights, urgent rule), review thresholds and metrics from
     validation rows.
 
     The decisions are made by the router itself (``classifier.router.decide``), with the candidate rules.
@@ -148,24 +216,36 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     if hits is not None:
         weights = [config.keyword_weight] if config.keyword_weight is not None else list(KEYWORD_WEIGHTS)
         similarity_weights = [config.catalogue_weight] if config.catalogue_weight is not None else list(CATALOGUE_WEIGHTS)
+    cue_weights = [None]
+    if "screening" in labels:
+        cue_weights = [config.cue_weight] if config.cue_weight is not None else list(CUE_WEIGHTS)
     rules: dict = {}
     urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall)
     if urgent is not None:
         rules["urgent"] = urgent
     best = None
-    for weight, similarity_weight in [(w, s) for w in weights for s in similarity_weights]:
+    for weight, similarity_weight, cue_weight in itertools.product(weights, similarity_weights, cue_weights):
         candidate = {**rules, "keyword_weight": weight, "catalogue_weight": similarity_weight}
-        decided = decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits, catalogue_scores=similarity)
+        if cue_weight is not None:
+            candidate["cue_weight"] = cue_weight
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits,
+                                      catalogue_scores=similarity))  # fmt: skip
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
         key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
         if best is None or key > best[0] + 1e-9:
             best = (key, candidate, decided, scores)
     _, rules, decided, scores = best
+    curve = _calibration_curve(decided, truth)
+    if curve is not None:
+        rules["calibration"] = {"department": curve}
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=rules, keyword_hits=hits,
+                                      catalogue_scores=similarity))  # fmt: skip
     thresholds = _thresholds(decided, truth, labels, config.review_precision)
     kept = np.ones(len(decided), dtype=bool)
     for head, per_label in thresholds.items():
-        kept &= review_confidence(decided, head) >= threshold_of(thresholds, head, review_label(decided, head))
+        predicted, confidence = review_values(decided, head)
+        kept &= confidence >= threshold_of(thresholds, head, predicted)
     for head in thresholds:
         if head in scores:
             scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
@@ -192,13 +272,13 @@ def train(
     data_files: Sequence[str] = (),
     progress: Callable[[str], None] = lambda message: None,
     sample_weight: Sequence[float] | None = None,
-    groups: Sequence[str] | None = None,
+    report_groups: Sequence[str] | None = None,
     record: dict | None = None,
 ) -> TrainResult:
     """Train a model on ``frame`` (message schema + label columns) and save it to ``out``.
 
     ``sample_weight`` (one per row of ``frame``) weighs rows in the loss (model kinds that support it);
-    ``groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
+    ``report_groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
     ``training_data``. The artifact records how to rebuild its training data (for ``adapt``): with
     ``record={"source": "bundled"}``, ``frame`` is ``classifier.data.training_frame()``; otherwise the rows used
     are stored in the artifact (``training_data.csv.gz``, with a ``weight`` column when weighted), followed by
@@ -214,25 +294,26 @@ def train(
         raise ConfigError(f"A {config.model} model cannot be trained with sample weights; use a linear model.")
     if len(frame) < 4:
         raise InputError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
-    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed)
+    groups = near_duplicate_groups(docs)
+    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, groups)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
-    progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)}")
-    model = _fit(config, [docs[i] for i in train_rows], {h: t[train_rows] for h, t in targets.items()}, vocabulary_docs,
-                 None if weights is None else weights[train_rows])  # fmt: skip
+    progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
+             f"(near-copies kept on one side: {len(docs) - len(np.unique(groups))} rows joined to another)")  # fmt: skip
+    model = _fit(config, *_with_titles(config, frame, docs, targets, train_rows, weights), vocabulary_docs)
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
     )
     for head, m in metrics.items():
         progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")
     group_metrics = None
-    if groups is not None:
-        in_split = np.asarray(groups, dtype=object)[usable][valid_rows]
+    if report_groups is not None:
+        in_split = np.asarray(report_groups, dtype=object)[usable][valid_rows]
         group_metrics = {str(name): score_rows(model, [docs[i] for i in valid_rows[in_split == name]],
                                                frame.iloc[valid_rows[in_split == name]].reset_index(drop=True), rules, catalogue)
                          for name in pd.unique(in_split)}  # fmt: skip
     if config.refit_full:
         progress("refitting on all rows")
-        model = _fit(config, docs, targets, vocabulary_docs, weights)
+        model = _fit(config, *_with_titles(config, frame, docs, targets, np.arange(len(frame)), weights), vocabulary_docs)
     training_data = {
         "sha256": frame_hash(frame[["title", "text", *heads]]),
         "rows": len(frame),

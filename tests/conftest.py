@@ -57,6 +57,12 @@ def english_messages(monkeypatch):
     monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "en")
 
 
+@pytest.fixture(autouse=True)
+def no_debug(monkeypatch):
+    """Every test starts without debug mode (``--debug`` sets it in the process environment of the CLI tests)."""
+    monkeypatch.delenv("COMPLAINT_ROUTER_DEBUG", raising=False)
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     from classifier.training import train

@@ -1,8 +1,9 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from classifier.router import (
-    check_text, choose_threshold, decide, is_garbage, keyword_boost, output_columns, review_confidence, route_rows,
+    check_text, choose_threshold, decide, is_garbage, keyword_boost, output_columns, review_values, route_rows,
     threshold_of,
 )  # fmt: skip
 
@@ -15,7 +16,7 @@ LABELS = {
 def _decide(screening, department, docs=None, thresholds=None):
     probs = {"screening": np.array(screening, dtype=float), "department": np.array(department, dtype=float)}
     docs = docs or ["一条正常的留言"] * len(screening)
-    return decide(probs, LABELS, docs, thresholds=thresholds or {}, rules={})
+    return pd.DataFrame(decide(probs, LABELS, docs, thresholds=thresholds or {}, rules={}))
 
 
 def test_misconduct_goes_to_discipline_commission():
@@ -95,7 +96,7 @@ def test_error_rows_need_review(tiny_model):
 
 def test_invalid_rows_confidence_for_thresholds():
     out = _decide([[0.0, 0.1, 0.9, 0.0], [0.0, 1.0, 0.0, 0.0]], [[0.2, 0.0, 0.1, 0.7, 0.0], [0.9, 0.0, 0.1, 0.0, 0.0]])
-    assert review_confidence(out, "department").tolist() == [0.9, 0.9]
+    assert review_values(out, "department")[1].tolist() == [0.9, 0.9]
 
 
 def test_review_thresholds_per_predicted_label():
@@ -116,6 +117,6 @@ def test_urgent_rule_favours_recall_and_the_danger_lexicon():
     labels = {"urgent": ["否", "是"]}
     probs = {"urgent": np.array([[0.9, 0.1], [0.75, 0.25], [0.99, 0.01]])}
     docs = ["楼道灯坏了", "小区有异味", "楼道里燃气泄漏了"]
-    out = decide(probs, labels, docs, thresholds={}, rules={"urgent": {"threshold": 0.2, "lexicon_precision": 0.6}})
+    out = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules={"urgent": {"threshold": 0.2, "lexicon_precision": 0.6}}))
     assert out["urgent"].tolist() == ["否", "是", "是"]
     assert out["urgent_confidence"].tolist() == [0.9, 0.25, 0.6]

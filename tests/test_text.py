@@ -3,7 +3,7 @@ import difflib
 import pytest
 
 from classifier.data import load_bundled
-from classifier.text import PHONE_TOKEN, has_han, normalize, segment, stopwords, tokenize
+from classifier.text import PHONE_TOKEN, has_han, normalize, segment, stopwords, to_simplified, tokenize, traditional_chars
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,34 @@ def test_fast_path_agrees_with_jieba_on_bundled_corpus():
         total += len(reference)
     agreement = same / total
     assert agreement >= 0.999, f"token agreement {agreement:.4f}"
+
+
+@pytest.mark.parametrize(
+    ("traditional", "simplified"),
+    [
+        ("市北區同安路飯店油煙擾民", "市北区同安路饭店油烟扰民"),
+        ("舉報我們鎮副鎮長收了開發商的紅包", "举报我们镇副镇长收了开发商的红包"),
+        ("村口有家黑診所無證行醫，請衛生部門查處", "村口有家黑诊所无证行医,请卫生部门查处"),
+        ("寬頻網速太慢，客服一直不解決", "宽频网速太慢,客服一直不解决"),
+    ],
+)
+def test_traditional_text_normalises_to_its_simplified_form(traditional, simplified):
+    assert normalize(traditional) == simplified
+    assert normalize(simplified) == simplified
+
+
+def test_simplified_words_of_a_mixed_text_stay_as_written():
+    # OpenCC's phrase table alone would turn 破坏 into 破坯; only the traditional characters change
+    assert to_simplified("乾隆世家工地爆破破坏了房屋") == "乾隆世家工地爆破破坏了房屋"
+    assert to_simplified("明昇壹城的路灯被打坏了") == "明升壹城的路灯被打坏了"
+
+
+def test_traditional_character_list_matches_opencc():
+    import unicodedata
+
+    import opencc
+
+    chars = "".join(chr(i) for a, b in [(0x3400, 0x4DBF), (0x4E00, 0x9FFF)] for i in range(a, b + 1))
+    converted = opencc.OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    changed = {a for a, b in zip(chars, converted) if a != b and unicodedata.is_normalized("NFKC", a)}
+    assert changed == traditional_chars()
