@@ -3,16 +3,17 @@
 The old model records where its training data came from (``metadata.json`` ``training_data.source``):
 ``bundled`` (the shipped model: ``classifier.data.training_frame()``, checked against the recorded SHA-256) or
 ``stored`` (a model trained on a user's files keeps its training rows in ``training_data.csv.gz``, followed by
-its vocabulary texts as rows without labels). A model of
-an older release that records neither is recognised as bundled when the hash matches the bundled data.
+its vocabulary texts as rows without labels). A model of an older release that records neither is recognised as
+bundled when the hash matches the bundled data.
 
-The new model has the same heads, settings, seed, artifact format and catalogue-rule weights (kept from the old
-model: tuned again on a re-drawn validation split they move accuracy by a point or two either way, more than a
-hundred labels do). It is trained by ``classifier.training.train`` (validation split, review thresholds and the
-urgent rule tuned again, refit on all rows) on the old rows plus the city's rows, each city row weighing
-``weight`` times an old one in the loss (LinearSVC sample weights: a hundred rows at the default weight 5 count
-like five hundred old ones), so that a few labels move the model. The city's rows are stored in the new model with
-their weight, so it can be adapted again. The old model is not modified.
+The new model has the same heads, settings, seed, artifact format and rule weights (keyword, catalogue
+similarity and screening cues, kept from the old model: tuned again on a re-drawn validation split they move
+accuracy by a point or two either way, more than a hundred labels do). It is trained by
+``classifier.training.train`` (validation split, review thresholds, calibration and the urgent rule tuned again,
+refit on all rows) on the old rows plus the city's rows, each city row weighing ``weight`` times an old one in
+the loss (LinearSVC sample weights: a hundred rows at the default weight 5 count like five hundred old ones), so
+that a few labels move the model. The city's rows are stored in the new model with their weight, so it can be
+adapted again. The old model is not modified.
 
 Only model kinds that take sample weights (the linear model) can be adapted: a BERT model is trained again with
 ``train --model bert`` on the old data plus the new rows, and an ensemble is rebuilt from an adapted linear part.
@@ -39,6 +40,8 @@ from classifier.training import train, usable_rows
 DEFAULT_WEIGHT = 5.0
 """How many old rows one of the city's labelled rows weighs (``--weight``)."""
 NEW, OLD = "new", "old"
+CARRIED_RULES = ("keyword_weight", "catalogue_weight", "cue_weight")
+"""Rule weights the new model keeps from the old one instead of tuning them again."""
 
 
 @dataclass
@@ -187,7 +190,7 @@ def adapt(
     if unknown:
         notes.append(tr("新增类别（模型原来没有）：", "new classes (unknown to the old model): ")
                         + "; ".join(f"{h}: {', '.join(v)}" for h, v in unknown.items()))  # fmt: skip
-    rules = {k: old_model.rules[k] for k in ("keyword_weight", "catalogue_weight") if old_model.rules.get(k) is not None}
+    rules = {k: old_model.rules[k] for k in CARRIED_RULES if old_model.rules.get(k) is not None}
     config = replace(old_model.config, label_cols=old_model.heads, **rules)
     progress(tr(f"原训练数据 {len(old)} 行（替换 {replaced} 行），新增 {len(new)} 行，权重 {weight}",
                 f"old training rows {len(old)} ({replaced} replaced), new rows {len(new)}, weight {weight}"))  # fmt: skip

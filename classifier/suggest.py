@@ -16,8 +16,7 @@ file's own texts, reduced to 100 dimensions by truncated SVD and normalised) and
 highest-scoring row, so the picks spread over the themes the model finds hard instead of piling up on near-copies
 of one confusing message. Texts that repeat count once. The chosen rows are written most informative first.
 
-Measured on a held-out city (``benchmarks/adapt.py``, README): the top-``2n`` candidates clustered did better
-than the top ``n`` alone, than one pick per cluster of all rows, and than picks nearest the cluster centres.
+The measured learning curve against random choice is in the README (``benchmarks/adapt.py``).
 """
 
 from __future__ import annotations
