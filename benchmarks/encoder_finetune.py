@@ -2,7 +2,7 @@
 ensemble of both on a grouped held-out split.
 
     python benchmarks/encoder_finetune.py --train-rows 1000 --epochs 1 --device cpu --threads 1   # CPU subset
-    python benchmarks/encoder_finetune.py --train-rows 0 --epochs 3 --device cuda       # every training row, GPU
+    python benchmarks/encoder_finetune.py --train-rows 0 --epochs 3 --device cuda --batch-size 32 --learning-rate 5e-5
 
 Split: messages (normalised title + text) whose character 2-3-gram TF-IDF cosine is >= 0.8 are joined into one
 group (connected components), so near-copies fall on one side. ``GroupShuffleSplit`` holds out ``--test-share`` of
