@@ -19,7 +19,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
-pytestmark = pytest.mark.usefixtures("one_thread")
 
 from conftest import tiny_frame  # noqa: E402
 from tiny_bert import corpus, write_csv  # noqa: E402
@@ -219,6 +218,7 @@ def train_and_pretrain(base_model: Path, folder: Path, rows: int) -> None:
     assert json.loads((folder / "adapted" / "pretrain_stats.json").read_text(encoding="utf-8"))["steps"] == 2
 
 
+@pytest.mark.usefixtures("one_thread")
 def test_the_tiny_import_trains_and_pretrains_as_a_base_model(tiny_import, tmp_path):
     train_and_pretrain(tiny_import, tmp_path, rows=40)
 

