@@ -32,6 +32,7 @@ def main() -> None:
         catalogue=Catalogue.load(catalogue_path()),
         data_files=[BUNDLED[k] for k in ("routing", "topic", "titles", "unlabelled")],
         progress=print,
+        record={"source": "bundled"},
     )
     print(f"model written to {result.path}: {result.rows} rows, heads {result.heads}")
     for head, m in result.metrics.items():

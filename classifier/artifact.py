@@ -17,7 +17,7 @@ import platform
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata as package_metadata
 from importlib import resources
@@ -35,6 +35,9 @@ FORMAT_VERSION = 2
 SUPPORTED_VERSIONS = (1, 2)
 METADATA = "metadata.json"
 TRAINING_ROWS = "training_rows.npy"
+TRAINING_DATA = "training_data.csv.gz"
+"""The training rows of a model trained on a user's files (``metadata.json`` ``training_data.source`` =
+``stored``); a model trained on the bundled data records ``bundled`` instead."""
 _CORE_PACKAGES = ("complaint-router", "numpy", "scipy", "scikit-learn", "jieba", "rjieba", "opencc")
 _TORCH_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors")
 
@@ -108,6 +111,11 @@ class RoutingModel:
     def predict_proba(self, docs: list[str]):
         return self.model.predict_proba(docs)
 
+    def with_catalogue(self, catalogue: Catalogue | None) -> RoutingModel:
+        """This model routing with another department catalogue (its keywords and responsibility text); the
+        model itself, its rules and thresholds are unchanged. ``None`` keeps the model's own catalogue."""
+        return self if catalogue is None else replace(self, catalogue=catalogue)
+
     def training_overlap(self, docs: list[str]) -> int | None:
         """How many of ``docs`` (normalised) the model was trained on; None when the model did not record it."""
         if self._training_rows is None:
@@ -128,10 +136,12 @@ def save_model(
     thresholds: dict,
     rules: dict,
     training_docs: list[str] = (),
+    training_frame=None,
 ) -> Path:
     """Write ``model`` as an artifact directory (atomically: built beside it, then moved into place).
 
-    ``training_docs`` (the normalised training documents) are stored as hashes, for ``training_overlap``.
+    ``training_docs`` (the normalised training documents) are stored as hashes, for ``training_overlap``;
+    ``training_frame`` (a DataFrame of the training rows), when given, as ``training_data.csv.gz``.
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -148,6 +158,9 @@ def save_model(
         files = list(model.save(staging))
         np.save(staging / TRAINING_ROWS, np.unique(document_hashes(list(training_docs))))
         files.append(TRAINING_ROWS)
+        if training_frame is not None:
+            training_frame.to_csv(staging / TRAINING_DATA, index=False, compression={"method": "gzip", "mtime": 0})
+            files.append(TRAINING_DATA)
         (staging / "labels.json").write_text(json.dumps(model.labels, ensure_ascii=False, indent=1), encoding="utf-8")
         files.append("labels.json")
         if catalogue is not None:

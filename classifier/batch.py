@@ -23,6 +23,7 @@ import pandas as pd
 from classifier.errors import InputError
 from classifier.io import Chunk, Table, TableWriter, append_columns, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
+from classifier.catalogue import Catalogue
 from classifier.router import output_columns, route_rows
 
 _WORKER_MODEL: RoutingModel | None = None
@@ -62,13 +63,13 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _init_worker(model: RoutingModel | str) -> None:
-    """Worker set-up: the model (inherited through fork, or loaded from its folder when spawned); the parent
-    handles Ctrl-C and clean-up, a terminated worker just ends."""
+def _init_worker(model: RoutingModel | str, catalogue: Catalogue | None = None) -> None:
+    """Worker set-up: the model (inherited through fork, or loaded from its folder when spawned, with the
+    catalogue that replaces its own); the parent handles Ctrl-C and clean-up, a terminated worker just ends."""
     global _WORKER_MODEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model)
+    _WORKER_MODEL = model if isinstance(model, RoutingModel) else load_model(model).with_catalogue(catalogue)
 
 
 def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str] = ()) -> pd.DataFrame:
@@ -110,6 +111,7 @@ def route_file(
     on_progress: Callable[[int], None] = lambda rows: None,
     mask_pii: bool = False,
     history=None,
+    catalogue: Catalogue | None = None,
 ) -> RouteSummary:
     """Route every row of ``input_path`` into ``output_path`` (format from its extension).
 
@@ -120,7 +122,8 @@ def route_file(
     ``on_progress`` the rows written so far after each chunk. ``mask_pii`` masks personal data in the title and
     text columns of the output, after routing (``classifier.privacy``); ``RouteSummary.masked`` counts the
     pieces per kind. ``history`` (a ``repeats.RepeatIndex``) adds ``repeat_of`` and ``repeat_department`` to every
-    row. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
+    row. ``catalogue`` replaces the model's department catalogue (keywords and responsibility text) for this
+    run. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
     """
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
@@ -129,6 +132,7 @@ def route_file(
         raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
     if not isinstance(model, RoutingModel):
         model = load_model(model)
+    model = model.with_catalogue(catalogue)
     if model.model.needs_torch:
         jobs = 1  # torch does not survive fork; one process drives the GPU or all CPU threads
     on_start(table)
@@ -147,7 +151,7 @@ def route_file(
             method = _start_method()
             shared = model if method == "fork" else str(model.path)  # fork: workers share the loaded model
             pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
-                                       initargs=(shared,))  # fmt: skip
+                                       initargs=(shared, catalogue))  # fmt: skip
         with TableWriter(output_path) as writer:
             for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
                 if history is not None:

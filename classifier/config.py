@@ -50,6 +50,7 @@ class TrainConfig:
     keyword_weight: float | None = option(None, "目录关键词加权；不填则在验证集上选择", "catalogue keyword boost; default: tuned")
     cue_weight: float | None = option(None, "筛查线索词加权；不填则在验证集上选择", "screening cue boost; default: tuned")
     title_examples: bool = option(True, "把有正文的留言标题另作训练样本（让一句话工单也能分派）", "add the titles of messages with a text as training rows of their own (for one-line tickets)")
+    catalogue_weight: float | None = option(None, "与部门职责文本相似度的加权；不填则在验证集上选择", "boost by similarity to the departments' responsibility text; default: tuned")
     # transformer model
     base_model: str | None = option(None, "BERT：Hugging Face 名称或本地模型目录", "BERT: Hugging Face id or local checkpoint folder")
     max_length: int = option(256, "BERT：每条留言的最大 token 数", "BERT: tokens per message")
@@ -108,7 +109,7 @@ class TrainConfig:
             yield f"calibration_folds must be at least 2, got {self.calibration_folds}."
         if not 0 < self.imbalance_share <= 1:
             yield f"imbalance_share must be in (0, 1], got {self.imbalance_share}."
-        for name in ("keyword_weight", "cue_weight"):
+        for name in ("keyword_weight", "cue_weight", "catalogue_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 yield f"{name} must be >= 0 or None (tuned), got {getattr(self, name)}."
         if self.learning_rate <= 0 or not 0 <= self.warmup_ratio < 1:

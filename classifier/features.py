@@ -162,8 +162,23 @@ class PhraseCounter:
         """Matrix (documents x phrases) of occurrence counts (overlapping occurrences each count)."""
         width = len(self.phrases)
         out = np.zeros((len(docs), width), dtype=np.float32)
-        if not width:
-            return out
+        for begin, size, rows, phrase in self._hits(docs):
+            out[begin : begin + size] = np.bincount(rows * width + phrase, minlength=size * width).reshape(size, width)
+        return out
+
+    def sparse_counts(self, docs: Sequence[str]) -> sp.csr_matrix:
+        """``counts`` as a sparse matrix, for many phrases (no dense documents x phrases array is made)."""
+        parts = [(rows + begin, phrase) for begin, _, rows, phrase in self._hits(docs)]
+        rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        matrix = sp.csr_matrix((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(len(docs), len(self.phrases)))
+        matrix.sum_duplicates()
+        return matrix
+
+    def _hits(self, docs: Sequence[str]):
+        """(first document, batch size, document within the batch, phrase) of every occurrence, batch by batch."""
+        if not self.phrases:
+            return
         span = (min(self._lengths), max(self._lengths))
         for begin in range(0, len(docs), _CHUNK):
             batch = docs[begin : begin + _CHUNK]
@@ -171,9 +186,7 @@ class PhraseCounter:
             keys, starts, _ = _ngram_keys(units.units, units.valid, span, self._lengths)
             phrase = self._index.lookup(keys)
             hit = phrase >= 0
-            flat = units.doc[starts[hit]] * width + phrase[hit]
-            out[begin : begin + len(batch)] = np.bincount(flat, minlength=len(batch) * width).reshape(len(batch), width)
-        return out
+            yield begin, len(batch), units.doc[starts[hit]], phrase[hit]
 
 
 class NgramVectorizer:

@@ -1,8 +1,8 @@
 """The routing decision: from per-head probabilities to screening, department, review flag and status.
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
-rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords, screening cues, the
-danger lexicon for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords and the similarity to each
+department's responsibility text, screening cues, the danger lexicon for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委
 whatever the accused person's department, 无效 gets no department, 信访局 only for 信访事项), and flag rows whose
 confidence is under the review threshold of their head and predicted label. Training tunes the rules and
 thresholds with these same functions.
@@ -247,6 +247,13 @@ def keyword_boost(p: np.ndarray, hits: np.ndarray, weight: float) -> np.ndarray:
     return _renormalise(p * np.exp(weight * np.minimum(hits, 3)))
 
 
+def similarity_boost(p: np.ndarray, similarity: np.ndarray, weight: float) -> np.ndarray:
+    """Probabilities multiplied by ``exp(weight * similarity)`` and renormalised (catalogue-similarity rule)."""
+    if not weight:
+        return p
+    return _renormalise(p * np.exp(weight * similarity))
+
+
 def _urgent_decision(p: np.ndarray, names: list[str], rule: dict, danger: np.ndarray | None):
     """``urgent``: 是 when its probability reaches the rule's threshold (chosen for recall) or the danger
     lexicon fires; the confidence is the probability of the chosen label (at least the lexicon's measured
@@ -271,14 +278,17 @@ def decide(
     thresholds: dict,
     rules: dict,
     keyword_hits: np.ndarray | None = None,
+    catalogue_scores: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
 
-    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``cue_weight`` (screening cues; absent = the cue
-    rules are off, as in models trained before them), for the ``urgent`` head ``urgent`` (``threshold`` on the
-    probability of 是 and the danger lexicon's ``lexicon_precision``), and ``calibration``: per head, a monotone
-    map (``x``, ``y`` points, fitted on validation rows) from the confidence of the final decision to the share
-    of such decisions that were right (see ``calibrate``).
+    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``catalogue_weight`` (boost by
+    ``catalogue_scores``, the similarity of each document to each department's responsibility text),
+    ``cue_weight`` (screening cues; absent = the cue rules are off, as in models trained before them), for the
+    ``urgent`` head ``urgent`` (``threshold`` on the probability of 是 and the danger lexicon's
+    ``lexicon_precision``), and ``calibration``: per head, a monotone map (``x``, ``y`` points, fitted on
+    validation rows) from the confidence of the final decision to the share of such decisions that were right
+    (see ``calibrate``).
     """
     n = len(docs)
     out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)
@@ -295,6 +305,9 @@ def decide(
                 if category in s_labels and linked in d_labels:
                     hits[:, s_labels.index(category)] = keyword_hits[:, d_labels.index(linked)]
             screening = probs["screening"] = keyword_boost(screening, hits, weight)
+    similarity_weight = float(rules.get("catalogue_weight") or 0.0)
+    if department is not None and catalogue_scores is not None and similarity_weight:
+        department = probs["department"] = similarity_boost(department, catalogue_scores, similarity_weight)
     garbage = cue_invalid = np.zeros(n, dtype=bool)
     if screening is not None and "cue_weight" in rules and n:
         screening, cue_invalid = _cue_rules(screening, s_labels, docs, float(rules["cue_weight"]), keyword_hits)
@@ -348,7 +361,8 @@ def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tup
         good_docs = [docs[i] for i in good]
         probs = model.predict_proba(good_docs)
         decided = decide(probs, model.labels, good_docs, thresholds=model.thresholds, rules=model.rules,
-                         keyword_hits=catalogue_hits(model, good_docs))  # fmt: skip
+                         keyword_hits=catalogue_hits(model, good_docs),
+                         catalogue_scores=catalogue_similarity(model, good_docs))  # fmt: skip
         for name, values in decided.items():
             columns[name][good] = values
         columns["route_status"][good] = "ok"
@@ -365,6 +379,13 @@ def catalogue_hits(model, docs: list[str]) -> np.ndarray | None:
     if not model.rules.get("keyword_weight") or model.catalogue is None or "department" not in model.labels:
         return None
     return model.catalogue.keyword_hits(docs, model.labels["department"])
+
+
+def catalogue_similarity(model, docs: list[str]) -> np.ndarray | None:
+    """Similarity of documents to each department's responsibility text when the model uses that rule."""
+    if not model.rules.get("catalogue_weight") or model.catalogue is None or "department" not in model.labels:
+        return None
+    return model.catalogue.similarity(docs, model.labels["department"])
 
 
 def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:

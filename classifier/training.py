@@ -14,7 +14,7 @@ from classifier.artifact import save_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs
-from classifier.errors import InputError
+from classifier.errors import ConfigError, InputError
 from classifier.evaluate import score_decisions
 from classifier.models import model_class
 from classifier.groups import near_duplicate_groups
@@ -32,6 +32,8 @@ MIN_TITLE_CHARS = 6
 """Shortest title taken as a training row of its own (shorter ones say too little: "咨询", "投诉")."""
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 CUE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+CATALOGUE_WEIGHTS = (0.0, 2.0, 4.0, 8.0)
+"""Candidate weights of the catalogue-similarity rule (similarities are cosines in [0, 1])."""
 MIN_CLASS_ROWS = 20
 """Validation rows a predicted label needs for a review threshold of its own."""
 
@@ -44,6 +46,10 @@ class TrainResult:
     rows: int
     skipped_rows: int
     heads: list[str]
+    validation_mask: np.ndarray | None = None
+    """True for the rows of the given frame in the validation split."""
+    group_metrics: dict | None = None
+    """Validation metrics per group of rows (``train(groups=…)``), with the rules tuned on all validation rows."""
 
 
 def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
@@ -97,15 +103,19 @@ def title_rows(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[
     return np.array(chosen, dtype=int), docs
 
 
-def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str]):
-    return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs)
+def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str],
+         sample_weight: np.ndarray | None = None):  # fmt: skip
+    extra = {} if sample_weight is None else {"sample_weight": sample_weight}
+    return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs, **extra)
 
 
-def _with_titles(config: TrainConfig, frame: pd.DataFrame, docs: list[str], targets: dict, rows: np.ndarray):
-    """Documents and targets of ``rows``, followed (``config.title_examples``) by their titles as rows of their own."""
+def _with_titles(config: TrainConfig, frame: pd.DataFrame, docs: list[str], targets: dict, rows: np.ndarray,
+                 weights: np.ndarray | None):
+    """Documents, targets and sample weights of ``rows``, followed (``config.title_examples``) by their titles as
+    rows of their own, with their messages' labels and weights."""
     extra, titles = title_rows(frame, rows) if config.title_examples else (np.zeros(0, dtype=int), [])
     every = np.concatenate([rows, extra]).astype(int)
-    return [docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()}
+    return [docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()}, None if weights is None else weights[every]
 
 
 def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target: float) -> dict[str, dict[str, float]]:
@@ -176,18 +186,36 @@ def _calibration_curve(decided: pd.DataFrame, truth: pd.DataFrame) -> dict | Non
     return {"x": [round(float(v), 5) for v in fitted.X_thresholds_], "y": [round(float(v), 5) for v in fitted.y_thresholds_]}
 
 
+def _catalogue_inputs(catalogue: Catalogue | None, docs: list[str], labels: dict):
+    """Keyword hits and similarity to the responsibility texts of ``docs`` (None without catalogue or department)."""
+    if catalogue is None or "department" not in labels:
+        return None, None
+    return catalogue.keyword_hits(docs, labels["department"]), catalogue.similarity(docs, labels["department"])
+
+
+def score_rows(model, docs: list[str], truth: pd.DataFrame, rules: dict, catalogue: Catalogue | None) -> dict:
+    """Per-head metrics of the router's decisions, with ``rules``, on labelled rows."""
+    probs = model.predict_proba(docs)
+    hits, similarity = _catalogue_inputs(catalogue, docs, model.labels)
+    decided = pd.DataFrame(decide(probs, model.labels, docs, thresholds={}, rules=rules, keyword_hits=hits,
+                                  catalogue_scores=similarity))  # fmt: skip
+    decided["route_status"] = "ok"
+    return score_decisions(decided, probs, truth, model.labels)["heads"]
+
+
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
-    """Rules (keyword and cue weights, urgent rule), review thresholds and metrics from validation rows.
+    """Rules (keyword, catalogue-similarity and cue weights, urgent rule), review thresholds and metrics from
+    validation rows.
 
     The decisions are made by the router itself (``classifier.router.decide``), with the candidate rules.
     """
     probs = model.predict_proba(docs)
     labels = model.labels
-    hits = None
-    weights = [0.0]
-    if catalogue is not None and "department" in labels:
-        hits = catalogue.keyword_hits(docs, labels["department"])
+    hits, similarity = _catalogue_inputs(catalogue, docs, labels)
+    weights, similarity_weights = [0.0], [0.0]
+    if hits is not None:
         weights = [config.keyword_weight] if config.keyword_weight is not None else list(KEYWORD_WEIGHTS)
+        similarity_weights = [config.catalogue_weight] if config.catalogue_weight is not None else list(CATALOGUE_WEIGHTS)
     cue_weights = [None]
     if "screening" in labels:
         cue_weights = [config.cue_weight] if config.cue_weight is not None else list(CUE_WEIGHTS)
@@ -196,11 +224,12 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     if urgent is not None:
         rules["urgent"] = urgent
     best = None
-    for weight, cue_weight in itertools.product(weights, cue_weights):
-        candidate = {**rules, "keyword_weight": weight}
+    for weight, similarity_weight, cue_weight in itertools.product(weights, similarity_weights, cue_weights):
+        candidate = {**rules, "keyword_weight": weight, "catalogue_weight": similarity_weight}
         if cue_weight is not None:
             candidate["cue_weight"] = cue_weight
-        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits))
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits,
+                                      catalogue_scores=similarity))  # fmt: skip
         decided["route_status"] = "ok"
         scores = score_decisions(decided, probs, truth, labels)["heads"]
         key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
@@ -210,7 +239,8 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     curve = _calibration_curve(decided, truth)
     if curve is not None:
         rules["calibration"] = {"department": curve}
-        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=rules, keyword_hits=hits))
+        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=rules, keyword_hits=hits,
+                                      catalogue_scores=similarity))  # fmt: skip
     thresholds = _thresholds(decided, truth, labels, config.review_precision)
     kept = np.ones(len(decided), dtype=bool)
     for head, per_label in thresholds.items():
@@ -222,6 +252,16 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     return scores, thresholds, rules
 
 
+def usable_rows(frame: pd.DataFrame, heads: list[str]) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """The rows training uses (a usable text or title, at least one label), their normalised documents, and
+    the mask of those rows in ``frame``."""
+    frame = frame.fillna("").astype(str).reset_index(drop=True)
+    has_text = frame["text"].ne("")
+    docs, reasons = prepare(frame["title"].where(has_text, "").tolist(), frame["text"].where(has_text, frame["title"]).tolist())
+    usable = np.array([r is None for r in reasons], dtype=bool) & frame[heads].ne("").any(axis=1).to_numpy()
+    return frame[usable].reset_index(drop=True), [d for d, ok in zip(docs, usable) if ok], usable
+
+
 def train(
     frame: pd.DataFrame,
     out: str | Path,
@@ -231,32 +271,51 @@ def train(
     catalogue: Catalogue | None = None,
     data_files: Sequence[str] = (),
     progress: Callable[[str], None] = lambda message: None,
+    sample_weight: Sequence[float] | None = None,
+    groups: Sequence[str] | None = None,
+    record: dict | None = None,
 ) -> TrainResult:
-    """Train a model on ``frame`` (message schema + label columns) and save it to ``out``."""
+    """Train a model on ``frame`` (message schema + label columns) and save it to ``out``.
+
+    ``sample_weight`` (one per row of ``frame``) weighs rows in the loss (model kinds that support it);
+    ``groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
+    ``training_data``. The artifact records how to rebuild its training data (for ``adapt``): with
+    ``record={"source": "bundled"}``, ``frame`` is ``classifier.data.training_frame()``; otherwise the rows used
+    are stored in the artifact (``training_data.csv.gz``, with a ``weight`` column when weighted), followed by
+    the ``vocabulary_docs`` as rows without labels.
+    """
     heads = resolve_heads(frame, config.label_cols)
-    frame = frame.fillna("").astype(str).reset_index(drop=True)
-    has_text = frame["text"].ne("")
-    docs, reasons = prepare(frame["title"].where(has_text, "").tolist(), frame["text"].where(has_text, frame["title"]).tolist())
-    usable = np.array([r is None for r in reasons]) & frame[heads].ne("").any(axis=1).to_numpy()
+    if sample_weight is not None and len(sample_weight) != len(frame):
+        raise InputError(f"sample_weight has {len(sample_weight)} values for {len(frame)} rows: expected one per row.")
+    frame, docs, usable = usable_rows(frame, heads)
     skipped = int((~usable).sum())
-    frame = frame[usable].reset_index(drop=True)
-    docs = [d for d, ok in zip(docs, usable) if ok]
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[usable]
+    if weights is not None and not model_class(config.model).supports_sample_weight:
+        raise ConfigError(f"A {config.model} model cannot be trained with sample weights; use a linear model.")
     if len(frame) < 4:
         raise InputError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
-    groups = near_duplicate_groups(docs)
-    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, groups)
+    copies = near_duplicate_groups(docs)
+    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, copies)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
     progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
-             f"(near-copies kept on one side: {len(docs) - len(np.unique(groups))} rows joined to another)")  # fmt: skip
-    model = _fit(config, *_with_titles(config, frame, docs, targets, train_rows), vocabulary_docs)
+             f"(near-copies kept on one side: {len(docs) - len(np.unique(copies))} rows joined to another)")  # fmt: skip
+    fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, train_rows, weights)
+    model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
     )
     for head, m in metrics.items():
         progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")
+    group_metrics = None
+    if groups is not None:
+        in_split = np.asarray(groups, dtype=object)[usable][valid_rows]
+        group_metrics = {str(name): score_rows(model, [docs[i] for i in valid_rows[in_split == name]],
+                                               frame.iloc[valid_rows[in_split == name]].reset_index(drop=True), rules, catalogue)
+                         for name in pd.unique(in_split)}  # fmt: skip
     if config.refit_full:
         progress("refitting on all rows")
-        model = _fit(config, *_with_titles(config, frame, docs, targets, np.arange(len(frame))), vocabulary_docs)
+        fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, np.arange(len(frame)), weights)
+        model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
     training_data = {
         "sha256": frame_hash(frame[["title", "text", *heads]]),
         "rows": len(frame),
@@ -264,10 +323,22 @@ def train(
         "files": [Path(f).name for f in data_files],
         "validation_rows": len(valid_rows),
         "metrics_on": "validation split, before the refit on all rows" if config.refit_full else "validation split",
+        "source": "stored",
+        **(record or {}),
     }
+    stored = None
+    if training_data["source"] != "bundled":
+        stored = frame.reindex(columns=["id", "title", "text", *heads], fill_value="")
+        if weights is not None:
+            stored["weight"] = weights
+        stored = pd.concat([stored, pd.DataFrame({"text": list(vocabulary_docs)})], ignore_index=True)
+        stored = stored.fillna({column: "" for column in stored.columns if column != "weight"})
     path = save_model(model, out, config=config, catalogue=catalogue, training_data=training_data,
-                      metrics={"validation": metrics}, thresholds=thresholds, rules=rules, training_docs=docs)  # fmt: skip
-    return TrainResult(path, metrics, thresholds, len(frame), skipped, heads)
+                      metrics={"validation": metrics, **({"validation_groups": group_metrics} if group_metrics else {})},
+                      thresholds=thresholds, rules=rules, training_docs=docs, training_frame=stored)  # fmt: skip
+    validation_mask = np.zeros(len(usable), dtype=bool)
+    validation_mask[np.flatnonzero(usable)[valid_rows]] = True
+    return TrainResult(path, metrics, thresholds, len(frame), skipped, heads, validation_mask, group_metrics)
 
 
 def train_files(

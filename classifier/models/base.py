@@ -29,6 +29,8 @@ class Model:
     needs_torch: ClassVar[bool] = False
     """True when the model runs on torch: it is routed in one process (torch does not survive ``fork``) and
     its artifact records the torch library versions."""
+    supports_sample_weight: ClassVar[bool] = False
+    """True when ``fit`` takes ``sample_weight`` (one positive number per document), as ``adapt`` needs."""
 
     def __init__(self, config: TrainConfig):
         self.config = config
@@ -39,7 +41,9 @@ class Model:
         return {head: list(names) for head, names in self.labels_.items()}
 
     def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], *, vocabulary_docs: Sequence[str] = ()):
-        """Learn from ``docs`` and one label column per head (``""`` = no label for that head); returns self."""
+        """Learn from ``docs`` and one label column per head (``""`` = no label for that head); returns self.
+
+        A kind with ``supports_sample_weight`` also takes ``sample_weight=`` (one weight per document)."""
         raise NotImplementedError
 
     def predict_proba(self, docs: Sequence[str]) -> dict[str, np.ndarray]:

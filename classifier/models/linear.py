@@ -101,7 +101,8 @@ class LinearHead:
         full[:, svm.classes_] = scores
         return full
 
-    def fit(self, X: sp.csr_matrix, y: Sequence[str]) -> LinearHead:
+    def fit(self, X: sp.csr_matrix, y: Sequence[str], sample_weight: np.ndarray | None = None) -> LinearHead:
+        """Fit on rows ``X`` with labels ``y``; ``sample_weight`` multiplies each row's loss (default 1)."""
         self.classes_, codes = encode_labels(y)
         counts = np.bincount(codes)
         self.imbalanced_ = counts.max() >= self.imbalance_share * len(codes)
@@ -119,11 +120,12 @@ class LinearHead:
             for train, held in splits:
                 if len(np.unique(codes[train])) < 2:
                     continue
-                scores[held] = self._scores(self._svm().fit(X[train], codes[train]), X[held])
+                weight = None if sample_weight is None else sample_weight[train]
+                scores[held] = self._scores(self._svm().fit(X[train], codes[train], sample_weight=weight), X[held])
             if self.imbalanced_:
                 self.offsets_ = tune_offsets(scores, codes, fixed=int(counts.argmax()))
             self.temperature_ = fit_temperature(scores + self.offsets_, codes)
-        svm = self._svm().fit(X, codes)
+        svm = self._svm().fit(X, codes, sample_weight=sample_weight)
         coef = svm.coef_ if len(self.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]]) / 2
         intercept = svm.intercept_ if len(self.classes_) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]]) / 2
         self.coef_ = coef.astype(np.float16).astype(np.float32)
@@ -135,13 +137,22 @@ class LinearModel(Model):
     """Shared TF-IDF features and one ``LinearHead`` per label column."""
 
     kind = "linear"
+    supports_sample_weight = True
 
     @property
     def labels_(self) -> dict[str, list[str]]:
         return {head: h.classes_ for head, h in self.heads_.items()}
 
-    def fit(self, docs: Sequence[str], targets: dict[str, Sequence[str]], *, vocabulary_docs: Sequence[str] = ()) -> LinearModel:
-        """Fit features on ``docs`` + ``vocabulary_docs`` and one head per target (empty labels skipped)."""
+    def fit(
+        self,
+        docs: Sequence[str],
+        targets: dict[str, Sequence[str]],
+        *,
+        vocabulary_docs: Sequence[str] = (),
+        sample_weight: Sequence[float] | None = None,
+    ) -> LinearModel:
+        """Fit features on ``docs`` + ``vocabulary_docs`` and one head per target (empty labels skipped);
+        ``sample_weight`` (one per document) weighs each row in every head's loss."""
         c = self.config
         self.features_ = TextFeatures(
             tokenizer=c.tokenizer,
@@ -152,6 +163,9 @@ class LinearModel(Model):
             max_char_features=c.max_char_features,
         )
         X = self.features_.fit_transform(docs, vocabulary_docs)
+        weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weights is not None and (weights.shape != (X.shape[0],) or not np.all(weights > 0)):
+            raise InputError(f"sample_weight needs one positive number per document ({X.shape[0]}); got shape {weights.shape}.")
         self.heads_ = {}
         for head, labels in targets.items():
             labels = np.asarray(labels, dtype=object)
@@ -162,7 +176,7 @@ class LinearModel(Model):
                 self.heads_[head] = LinearHead(
                     C=c.C, class_weight=c.class_weight, calibration_folds=c.calibration_folds,
                     imbalance_share=c.imbalance_share, seed=c.seed,
-                ).fit(X[rows], labels[rows])
+                ).fit(X[rows], labels[rows], None if weights is None else weights[rows])
             except InputError as error:
                 raise InputError(f"Head {head!r}: {error}") from None
         self._stack()

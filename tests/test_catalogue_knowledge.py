@@ -1,0 +1,104 @@
+"""The catalogue as knowledge: responsibility text, the similarity rule, and a city's edit taking effect at routing."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from classifier.catalogue import Catalogue
+from classifier.cli import app
+from classifier.data import catalogue_path
+from classifier.errors import InputError
+from classifier.router import route_rows
+from classifier.training import train
+from conftest import tiny_config, tiny_frame
+
+runner = CliRunner()
+RIVER = ("河道清淤", "城区内河淤积严重，河道清淤工作一直没有开展，一下雨就排涝不畅。")
+
+
+def edited_catalogue(path) -> Catalogue:
+    """The bundled catalogue with a city's edit: 水利局 also handles 内河整治, 河道清淤, 排涝."""
+    raw = json.loads(catalogue_path().read_text(encoding="utf-8"))
+    for department in raw["departments"]:
+        if department["name"] == "水利局":
+            department["matters"] += ["内河整治", "河道清淤", "排涝"]
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return Catalogue.load(path)
+
+
+def test_every_department_has_responsibility_text():
+    catalogue = Catalogue.load(catalogue_path())
+    for department in catalogue.departments:
+        assert department.scope and department.matters and department.examples, department.name
+        assert all("\n" not in example for example in department.examples)
+    assert Catalogue.from_dict(catalogue.to_dict()) == catalogue
+
+
+def test_an_older_catalogue_without_responsibility_text_still_loads():
+    old = {"departments": [{"name": "水利局", "scope": "rivers", "deadline_class": "B", "keywords": ["水库"]}]}
+    department = Catalogue.from_dict(old).departments[0]
+    assert department.matters == () and department.examples == () and department.keywords == ("水库",)
+    assert Catalogue.from_dict({"departments": [{"name": "水利局"}]}).similarity(["水库漏水"], ["水利局"]).shape == (1, 1)
+
+
+def test_a_field_that_is_not_a_list_of_strings_is_an_input_error():
+    with pytest.raises(InputError, match="'matters' must be a list of strings"):
+        Catalogue.from_dict({"departments": [{"name": "水利局", "matters": "内河整治, 河道清淤"}]})
+
+
+def test_similarity_is_a_cosine_per_label():
+    catalogue = Catalogue.load(catalogue_path())
+    labels = ["人力资源和社会保障局", "教育局", "未知部门"]
+    scores = catalogue.similarity(["公司拖欠工资不发，也不交社保", "学校乱收补课费", ""], labels)
+    assert scores.shape == (3, 3) and np.all(scores >= 0) and np.all(scores <= 1 + 1e-6)
+    assert scores[0].argmax() == 0 and scores[1].argmax() == 1
+    assert scores[:, 2].sum() == 0 and scores[2].sum() == 0
+
+
+def test_a_city_edit_raises_the_edited_department(tmp_path):
+    labels = ["水利局", "城市管理和综合执法局", "生态环境局"]
+    doc = "小区旁边排涝泵站坏了，内河整治拖了两年"
+    before = Catalogue.load(catalogue_path()).similarity([doc], labels)[0]
+    after = edited_catalogue(tmp_path / "city.json").similarity([doc], labels)[0]
+    assert after[0] > before[0] and after[0] == after.max()
+
+
+def test_the_router_follows_a_city_edit(shipped_model, tmp_path):
+    """A model using the similarity rule sends a 河道清淤 message to 水利局 once the city's catalogue says so."""
+    model = dataclasses.replace(shipped_model, metadata={**shipped_model.metadata,
+                                                         "rules": {**shipped_model.rules, "catalogue_weight": 8.0}})  # fmt: skip
+    edited = model.with_catalogue(edited_catalogue(tmp_path / "city.json"))
+    original = model.with_catalogue(Catalogue.load(catalogue_path()))
+    title, text = RIVER
+    with_edit, without = route_rows(edited, [title], [text]).iloc[0], route_rows(original, [title], [text]).iloc[0]
+    assert with_edit["department"] == "水利局"
+    share = lambda row: float(row["department_top3"].split("|")[0].split(":")[1])  # noqa: E731
+    assert without["department"] != "水利局" or share(with_edit) > share(without)
+
+
+def test_training_tunes_the_catalogue_weight(tmp_path):
+    train(tiny_frame(), tmp_path / "m", tiny_config(), catalogue=Catalogue.load(catalogue_path()))
+    rules = json.loads((tmp_path / "m" / "metadata.json").read_text(encoding="utf-8"))["rules"]
+    assert "catalogue_weight" in rules and rules["catalogue_weight"] >= 0
+
+
+def test_catalogue_option_replaces_the_model_catalogue(tiny_model_dir, tmp_path):
+    raw = json.loads(catalogue_path().read_text(encoding="utf-8"))
+    for department in raw["departments"]:
+        if department["name"] == "住房和城乡建设局":
+            department["deadline_class"] = "A"  # this city answers housing matters within a day
+    path = tmp_path / "city.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    message = ["predict", "小区物业乱收费，业委会也不管，电梯坏了物业不修", "-m", str(tiny_model_dir), "--json"]
+    assert json.loads(runner.invoke(app, message).stdout)["deadline_days"] == 5
+    assert json.loads(runner.invoke(app, [*message, "--catalogue", str(path)]).stdout)["deadline_days"] == 1
+    tiny_frame().to_csv(tmp_path / "labelled.csv", index=False)
+    for command in (["route", str(tmp_path / "labelled.csv"), "-o", str(tmp_path / "out.csv")],
+                    ["evaluate", "--data", str(tmp_path / "labelled.csv")]):  # fmt: skip
+        result = runner.invoke(app, [*command, "-m", str(tiny_model_dir), "--catalogue", str(path)])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["predict", "x", "-m", str(tiny_model_dir), "--catalogue", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "not found" in result.output and "Traceback" not in result.output
