@@ -253,7 +253,7 @@ def prediction_lines(result: dict, heads: list[str]) -> list[str]:
         return tr(*HEAD_NAMES[head]) if head in HEAD_NAMES else head
 
     lines = []
-    for head in heads:
+    for head in sorted(heads, key=lambda h: (h not in ("screening", "department"), h != "screening")):
         lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({result.get(f'{head}_confidence', '')})")
         others = result.get("department_top3", "").split("|")[1:] if head == "department" else []
         if others:
