@@ -42,7 +42,7 @@ def run_city(city: str, routing, labelled, unlabelled, config: TrainConfig, cata
     vocabulary = message_docs(unlabelled[~unlabelled["id"].isin(set(held["id"]))])
     train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed)
     targets = {h: frame[h].to_numpy(dtype=object)[train_rows] for h in heads}
-    model = _fit(config, [docs[i] for i in train_rows], targets, None, vocabulary)
+    model = _fit(config, [docs[i] for i in train_rows], targets, vocabulary)
     valid_docs, truth = [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True)
     test_docs = message_docs(held)
     probs = model.predict_proba(test_docs)

@@ -29,7 +29,7 @@ import httpx
 
 from classifier.artifact import default_model_path, load_model
 from classifier.data import load_bundled
-from classifier.router import decide, prepare, route_rows
+from classifier.router import catalogue_hits, catalogue_similarity, decide, prepare, route_rows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -101,17 +101,17 @@ async def load(url: str, bodies: list, clients: int, requests: int, seconds: flo
 
 def breakdown(model, messages: list[dict]) -> str:
     """Where ``route_rows`` spends its time on one message (ms per stage, mean over the messages)."""
-    stages = {"prepare": 0.0, "predict_proba": 0.0, "keyword_hits": 0.0, "decide": 0.0}
-    weight = float(model.rules.get("keyword_weight", 0.0) or 0.0)
+    stages = {"prepare": 0.0, "predict_proba": 0.0, "catalogue": 0.0, "decide": 0.0}
     for m in messages:
         t0 = time.perf_counter()
         docs, _ = prepare([m["title"]], [m["text"]])
         t1 = time.perf_counter()
         probs = model.predict_proba(docs)
         t2 = time.perf_counter()
-        hits = model.catalogue.keyword_hits(docs, model.labels["department"]) if model.catalogue else None
+        hits, scores = catalogue_hits(model, docs), catalogue_similarity(model, docs)
         t3 = time.perf_counter()
-        decide(probs, model.labels, docs, thresholds=model.thresholds, keyword_hits=hits, keyword_weight=weight)
+        decide(probs, model.labels, docs, thresholds=model.thresholds, rules=model.rules, keyword_hits=hits,
+               catalogue_scores=scores)  # fmt: skip
         t4 = time.perf_counter()
         for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             stages[name] += seconds

@@ -141,8 +141,8 @@ def combine(old: pd.DataFrame, new: pd.DataFrame, heads: list[str], weight: floa
     kept = old[~replaced]
     shared = set(kept["id"]) & set(new["id"]) - {""}
     if shared:
-        notes.append(tr(f"{len(shared)} 个编号在原训练数据中属于其他留言（文本不同）：两者都保留。例：{sorted(shared)[0]}",
-                           f"{len(shared)} ids belong to other messages (other texts) in the old training data: both are kept, e.g. {sorted(shared)[0]}."))  # fmt: skip
+        notes.append(tr(f"{len(shared)} 个编号在原训练数据中属于其他留言（文本不同）：两者都保留。例：{min(shared)}",
+                           f"{len(shared)} ids belong to other messages (other texts) in the old training data: both are kept, e.g. {min(shared)}."))  # fmt: skip
     columns = ["id", "channel", "title", "text", "time", *heads]
     rows = pd.concat(
         [kept.reindex(columns=columns + ["weight"], fill_value="").assign(origin=OLD),
@@ -200,7 +200,7 @@ def adapt(
         warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
         result = train(rows.drop(columns=["weight", "origin"]), out, config, vocabulary_docs=vocabulary,
                        catalogue=catalogue or old_model.catalogue, progress=progress,
-                       sample_weight=rows["weight"].to_numpy(), report_groups=rows["origin"].to_numpy(), record=record)  # fmt: skip
+                       sample_weight=rows["weight"].to_numpy(), groups=rows["origin"].to_numpy(), record=record)  # fmt: skip
         held = rows.iloc[np.flatnonzero(result.validation_mask & (rows["origin"].to_numpy() == NEW))]
         before = evaluate(old_model, held[list(SCHEMA) + heads].reset_index(drop=True))["heads"] if len(held) else {}
     new_rows = {"rows": len(held), "heads": {}}

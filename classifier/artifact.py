@@ -54,7 +54,8 @@ def document_hashes(docs: list[str]) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u8").copy()
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -169,7 +170,7 @@ def save_model(
             )
             files.append("catalogue.json")
         created = datetime.now(timezone.utc)
-        checksums = {name: _sha256(staging / name) for name in sorted(files)}
+        checksums = {name: sha256_file(staging / name) for name in sorted(files)}
         fingerprint = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()[:8]
         meta = {
             "format": FORMAT,
@@ -231,7 +232,7 @@ def read_metadata(directory: str | Path) -> dict:
         path = directory / name
         if not path.exists():
             raise ModelError(f"Model file missing: {path}")
-        if _sha256(path) != expected:
+        if sha256_file(path) != expected:
             raise ModelError(f"Model file {path} does not match its checksum in {METADATA} (modified or corrupt).")
     return meta
 

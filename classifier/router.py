@@ -1,11 +1,11 @@
 """The routing decision: from per-head probabilities to screening, department, review flag and status.
 
 Order of work for a batch of rows: reject rows with no usable text (they never reach the model), normalise the
-rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords and the similarity to
-each department's responsibility text, screening cues, the danger lexicon for ``urgent``), make the department
-follow the screening decision (纪检监察 goes to 纪委监委 whatever the accused person's department, 无效 gets no
-department, 信访局 only for 信访事项), and flag rows whose confidence is under the review threshold of their head and
-predicted label. Training tunes the rules and thresholds with these same functions.
+rest, ask the model for probabilities, apply the rules (garbage to 无效, catalogue keywords and the similarity to each
+department's responsibility text, screening cues, the danger lexicon for ``urgent``), make the department follow the screening decision (纪检监察 goes to 纪委监委
+whatever the accused person's department, 无效 gets no department, 信访局 only for 信访事项), and flag rows whose
+confidence is under the review threshold of their head and predicted label. Training tunes the rules and
+thresholds with these same functions.
 
 Screening cues (``classifier/resources/cues.json``, ``classifier.cues``) work at two strengths. On every message
 they multiply the probability of their category by ``exp(cue_weight * min(hits, 3))`` (``cue_weight`` tuned on
@@ -282,12 +282,13 @@ def decide(
 ) -> dict[str, np.ndarray]:
     """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
 
-    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``catalogue_weight`` (boost by ``catalogue_scores``,
-    the similarity of each document to each department's responsibility text), ``cue_weight`` (screening cues;
-    absent = the cue rules are off, as in models trained before them), for the ``urgent`` head ``urgent``
-    (``threshold`` on the probability of 是 and the danger lexicon's ``lexicon_precision``), and ``calibration``:
-    per head, a monotone map (``x``, ``y`` points, fitted on validation rows) from the confidence of the final
-    decision to the share of such decisions that were right (see ``calibrate``).
+    ``rules``: ``keyword_weight`` (catalogue keyword boost), ``catalogue_weight`` (boost by
+    ``catalogue_scores``, the similarity of each document to each department's responsibility text),
+    ``cue_weight`` (screening cues; absent = the cue rules are off, as in models trained before them), for the
+    ``urgent`` head ``urgent`` (``threshold`` on the probability of 是 and the danger lexicon's
+    ``lexicon_precision``), and ``calibration``: per head, a monotone map (``x``, ``y`` points, fitted on
+    validation rows) from the confidence of the final decision to the share of such decisions that were right
+    (see ``calibrate``).
     """
     n = len(docs)
     out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)

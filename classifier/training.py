@@ -49,7 +49,7 @@ class TrainResult:
     validation_mask: np.ndarray | None = None
     """True for the rows of the given frame in the validation split."""
     group_metrics: dict | None = None
-    """Validation metrics per group of rows (``train(report_groups=…)``), with the rules tuned on all validation rows."""
+    """Validation metrics per group of rows (``train(groups=…)``), with the rules tuned on all validation rows."""
 
 
 def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
@@ -103,16 +103,16 @@ def title_rows(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[
     return np.array(chosen, dtype=int), docs
 
 
-def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], sample_weight: np.ndarray | None,
-         vocabulary_docs: Sequence[str]):  # fmt: skip
+def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str],
+         sample_weight: np.ndarray | None = None):  # fmt: skip
     extra = {} if sample_weight is None else {"sample_weight": sample_weight}
     return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs, **extra)
 
 
 def _with_titles(config: TrainConfig, frame: pd.DataFrame, docs: list[str], targets: dict, rows: np.ndarray,
-                 weights: np.ndarray | None = None):  # fmt: skip
-    """Documents, targets and sample weights (None: unweighted) of ``rows``, followed (``config.title_examples``)
-    by their titles as rows of their own (a title weighs as its message)."""
+                 weights: np.ndarray | None):
+    """Documents, targets and sample weights of ``rows``, followed (``config.title_examples``) by their titles as
+    rows of their own, with their messages' labels and weights."""
     extra, titles = title_rows(frame, rows) if config.title_examples else (np.zeros(0, dtype=int), [])
     every = np.concatenate([rows, extra]).astype(int)
     return [docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()}, None if weights is None else weights[every]
@@ -272,13 +272,13 @@ def train(
     data_files: Sequence[str] = (),
     progress: Callable[[str], None] = lambda message: None,
     sample_weight: Sequence[float] | None = None,
-    report_groups: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
     record: dict | None = None,
 ) -> TrainResult:
     """Train a model on ``frame`` (message schema + label columns) and save it to ``out``.
 
     ``sample_weight`` (one per row of ``frame``) weighs rows in the loss (model kinds that support it);
-    ``report_groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
+    ``groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
     ``training_data``. The artifact records how to rebuild its training data (for ``adapt``): with
     ``record={"source": "bundled"}``, ``frame`` is ``classifier.data.training_frame()``; otherwise the rows used
     are stored in the artifact (``training_data.csv.gz``, with a ``weight`` column when weighted), followed by
@@ -294,26 +294,28 @@ def train(
         raise ConfigError(f"A {config.model} model cannot be trained with sample weights; use a linear model.")
     if len(frame) < 4:
         raise InputError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
-    groups = near_duplicate_groups(docs)
-    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, groups)
+    copies = near_duplicate_groups(docs)
+    train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, copies)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
     progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
-             f"(near-copies kept on one side: {len(docs) - len(np.unique(groups))} rows joined to another)")  # fmt: skip
-    model = _fit(config, *_with_titles(config, frame, docs, targets, train_rows, weights), vocabulary_docs)
+             f"(near-copies kept on one side: {len(docs) - len(np.unique(copies))} rows joined to another)")  # fmt: skip
+    fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, train_rows, weights)
+    model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
     )
     for head, m in metrics.items():
         progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")
     group_metrics = None
-    if report_groups is not None:
-        in_split = np.asarray(report_groups, dtype=object)[usable][valid_rows]
+    if groups is not None:
+        in_split = np.asarray(groups, dtype=object)[usable][valid_rows]
         group_metrics = {str(name): score_rows(model, [docs[i] for i in valid_rows[in_split == name]],
                                                frame.iloc[valid_rows[in_split == name]].reset_index(drop=True), rules, catalogue)
                          for name in pd.unique(in_split)}  # fmt: skip
     if config.refit_full:
         progress("refitting on all rows")
-        model = _fit(config, *_with_titles(config, frame, docs, targets, np.arange(len(frame)), weights), vocabulary_docs)
+        fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, np.arange(len(frame)), weights)
+        model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
     training_data = {
         "sha256": frame_hash(frame[["title", "text", *heads]]),
         "rows": len(frame),

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import tiny_config, tiny_frame
 from typer.testing import CliRunner
 
 from classifier.catalogue import Catalogue
@@ -13,7 +14,6 @@ from classifier.data import catalogue_path
 from classifier.errors import InputError
 from classifier.router import route_rows
 from classifier.training import train
-from conftest import tiny_config, tiny_frame
 
 runner = CliRunner()
 RIVER = ("河道清淤", "城区内河淤积严重，河道清淤工作一直没有开展，一下雨就排涝不畅。")
@@ -66,16 +66,20 @@ def test_a_city_edit_raises_the_edited_department(tmp_path):
     assert after[0] > before[0] and after[0] == after.max()
 
 
-def test_the_router_follows_a_city_edit(shipped_model, tmp_path):
-    """A model using the similarity rule sends a 河道清淤 message to 水利局 once the city's catalogue says so."""
-    model = dataclasses.replace(shipped_model, metadata={**shipped_model.metadata,
-                                                         "rules": {**shipped_model.rules, "catalogue_weight": 8.0}})  # fmt: skip
+@pytest.mark.parametrize("weight", [None, 8.0])
+def test_the_router_follows_a_city_edit(shipped_model, tmp_path, weight):
+    """The shipped model (its own tuned weight, then a strong one) sends a 河道清淤 message to 水利局 with the
+    city's catalogue, with more confidence than without the edit."""
+    model = shipped_model
+    if weight is not None:
+        model = dataclasses.replace(model, metadata={**model.metadata, "rules": {**model.rules, "catalogue_weight": weight}})
+    assert model.rules.get("catalogue_weight")
     edited = model.with_catalogue(edited_catalogue(tmp_path / "city.json"))
     original = model.with_catalogue(Catalogue.load(catalogue_path()))
     title, text = RIVER
     with_edit, without = route_rows(edited, [title], [text]).iloc[0], route_rows(original, [title], [text]).iloc[0]
     assert with_edit["department"] == "水利局"
-    share = lambda row: float(row["department_top3"].split("|")[0].split(":")[1])  # noqa: E731
+    share = lambda row: float(row["department_top3"].split("|")[0].split(":")[1])
     assert without["department"] != "水利局" or share(with_edit) > share(without)
 
 

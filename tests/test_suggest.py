@@ -7,9 +7,8 @@ from typer.testing import CliRunner
 
 from classifier.cli import app
 from classifier.errors import InputError
+from classifier.router import prepare, route_batch
 from classifier.suggest import _contradict, choose, informativeness, suggest_file
-from classifier.router import route_batch, prepare
-from conftest import tiny_frame
 
 runner = CliRunner()
 

@@ -1,0 +1,1 @@
+"""Pretrained encoders brought in from installed packages and written as Hugging Face checkpoints."""
