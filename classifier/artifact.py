@@ -14,8 +14,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -28,6 +26,7 @@ import numpy as np
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.errors import ModelError
+from classifier.io.writers import replacing_folder
 from classifier.models import model_class
 
 FORMAT = "complaint-router-model"
@@ -153,9 +152,7 @@ def save_model(
             "choose a new or empty folder."
         )
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; a model folder gets the usual permissions
+    with replacing_folder(directory) as staging:
         files = list(model.save(staging))
         np.save(staging / TRAINING_ROWS, np.unique(document_hashes(list(training_docs))))
         files.append(TRAINING_ROWS)
@@ -188,23 +185,7 @@ def save_model(
             "files": checksums,
         }
         (staging / METADATA).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-            os.replace(directory, old / directory.name)
-            os.replace(staging, directory)
-            shutil.rmtree(old)
-        else:
-            os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def read_metadata(directory: str | Path) -> dict:

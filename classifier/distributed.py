@@ -10,7 +10,6 @@ the ``--dask`` path imports this module (and dask).
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,12 +19,12 @@ import pandas as pd
 from distributed import WorkerPlugin
 
 from classifier.artifact import RoutingModel, default_model_path, load_model
-from classifier.batch import output_frame
+from classifier.batch import RouteSummary, output_frame
 from classifier.errors import InputError
 from classifier.io import TEXT_COLUMNS, TITLE_COLUMNS, check_output_path, find_column, open_table
 from classifier.io.formats import is_dataset_output
 from classifier.io.parquet import write_parquet
-from classifier.io.writers import PART_NAME, commit_dataset, part_name, temporary_dataset
+from classifier.io.writers import PART_NAME, part_name, replacing_folder
 from classifier.router import output_columns, route_rows
 
 READ_ERROR_COLUMN = "__read_error__"
@@ -63,21 +62,14 @@ class ModelPlugin(WorkerPlugin):
 
 
 @dataclass
-class ClusterSummary:
-    output: Path
-    rows: int
-    routed: int
-    errors: int
-    needs_review: int
-    seconds: float
-    model_version: str
-    partitions: int
+class ClusterSummary(RouteSummary):
+    """``RouteSummary`` of a run on a cluster, with how the work was spread."""
+
+    partitions: int = 0
     startup_seconds: float = 0.0
     """Of ``seconds``: starting or reaching the cluster and loading the model on the workers."""
     workers: dict[str, int] = field(default_factory=dict)
     """Rows routed per worker address."""
-    source: str = ""
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -227,18 +219,14 @@ def route_dataset(
     cluster = None
     if own:
         client, cluster = connect(address, workers)
-    temp = temporary_dataset(output)
     try:
-        client.register_plugin(ModelPlugin(model_path))
-        ready = time.perf_counter()
-        stats = client.compute(routed.map_partitions(write_partition, str(temp), meta=stats_meta())).result()
-        for leftover in temp.iterdir():  # a partial file of a worker that died while writing
-            if not PART_NAME.fullmatch(leftover.name):
-                leftover.unlink()
-        commit_dataset(temp, output)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise
+        with replacing_folder(output) as temp:
+            client.register_plugin(ModelPlugin(model_path))
+            ready = time.perf_counter()
+            stats = client.compute(routed.map_partitions(write_partition, str(temp), meta=stats_meta())).result()
+            for leftover in temp.iterdir():  # a partial file of a worker that died while writing
+                if not PART_NAME.fullmatch(leftover.name):
+                    leftover.unlink()
     finally:
         if own:
             client.close()

