@@ -24,9 +24,8 @@ import pandas as pd
 
 from classifier.errors import ConfigError, InputError
 from classifier.io import TableWriter, append_columns, check_output_path
-from classifier.message_table import (
-    ID_COLUMNS, NO_TIME, TIME_COLUMNS, column, open_messages, parse_times, read_chunks, references,
-)  # fmt: skip
+from classifier.io.columns import ID_COLUMNS, TIME_COLUMNS
+from classifier.message_table import NO_TIME, column, open_messages, parse_times, read_chunks, references
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, ShingleSpill, Signer, candidates, canonical
 from classifier.minhash import first_occurrences, shingle_sets, similarity
 

@@ -83,12 +83,6 @@ def score_decisions(decided: pd.DataFrame, probs: dict[str, np.ndarray], truth: 
     return {"heads": heads}
 
 
-def decision(decided: pd.DataFrame, head: str) -> tuple[np.ndarray, np.ndarray]:
-    """A head's decisions and their confidences, as the review thresholds see them (``classifier.router``): a
-    message screened 无效 has the department ``无`` with the screening confidence; rows not routed get 0."""
-    return review_values(decided, head)
-
-
 def calibration(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> dict:
     """Expected calibration error over ``bins`` equal-width confidence bins, and the bins of a reliability diagram.
 
@@ -127,11 +121,11 @@ def review_curve(decided: pd.DataFrame, gold: np.ndarray, garbage: np.ndarray, t
     confidence reaches the model's screening threshold and its department confidence reaches the grid value.
     """
     rows = gold != ""
-    predicted, confidence = decision(decided, "department")
+    predicted, confidence = review_values(decided, "department")
     correct = (predicted == gold)[rows]
     routed = decided["route_status"].eq("ok").to_numpy() & ~garbage
     if "screening_confidence" in decided:
-        categories, screening = decision(decided, "screening")
+        categories, screening = review_values(decided, "screening")
         routed &= screening >= threshold_of(thresholds, "screening", categories)
     model = _coverage_point(~decided["needs_review"].to_numpy(dtype=bool)[rows], correct)
     model["thresholds"] = {h: thresholds[h] for h in ("screening", "department") if h in thresholds}
@@ -160,7 +154,7 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
     for head, metrics in result["heads"].items():
         gold = frame[head].fillna("").astype(str).to_numpy()
         scored = (gold != "") & ok
-        predicted, confidence = decision(decided, head)
+        predicted, confidence = review_values(decided, head)
         metrics.update(calibration(confidence[scored], predicted[scored] == gold[scored]))
     if "department" in result["heads"]:
         docs, _ = prepare(titles, texts)

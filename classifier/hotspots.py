@@ -29,9 +29,9 @@ import pandas as pd
 from classifier.errors import ConfigError
 from classifier.i18n import tr
 from classifier.io import TableWriter, check_output_path
+from classifier.io.columns import DISLIKES_COLUMNS, ID_COLUMNS, LIKES_COLUMNS, TIME_COLUMNS, USER_COLUMNS
 from classifier.message_table import (
-    DISLIKES_COLUMNS, ID_COLUMNS, LIKES_COLUMNS, NO_TIME, TIME_COLUMNS, USER_COLUMNS, column, format_time,
-    open_messages, parse_times, read_chunks, references,
+    NO_TIME, column, format_time, open_messages, parse_times, read_chunks, references,
 )  # fmt: skip
 from classifier.places import ADMIN, Place, message_place, place_keys
 

@@ -15,16 +15,6 @@ import pandas as pd
 
 from classifier.io import Table, find_column, open_table
 
-ID_COLUMNS = ("id", "编号", "工单编号", "留言编号", "工单号", "来电编号", "来信编号", "message_id", "ticket_id")
-TIME_COLUMNS = (
-    "time", "留言时间", "来电时间", "来信时间", "受理时间", "提交时间", "创建时间", "登记时间", "时间", "日期",
-    "date", "datetime", "created_at", "timestamp",
-)  # fmt: skip
-USER_COLUMNS = ("user", "留言用户", "用户", "来电人", "来信人", "反映人", "诉求人", "writer", "author", "user_id")
-LIKES_COLUMNS = ("likes", "点赞数", "点赞", "赞成数", "支持数")
-DISLIKES_COLUMNS = ("dislikes", "反对数", "反对", "踩")
-DEPARTMENT_COLUMNS = ("department", "部门", "承办单位", "承办部门", "处理部门", "责任单位", "办理单位")
-STATUS_COLUMNS = ("status", "case_status", "办理状态", "工单状态", "办结状态", "状态")
 CLOSED_STATUSES = frozenset({"closed", "done", "resolved", "办结", "已办结", "已关闭", "已完成", "已解决", "结案", "已结案"})
 NO_TIME = np.iinfo(np.int64).max
 """Sort key of a row whose time is missing or unparseable: after every real time."""

@@ -23,9 +23,8 @@ import numpy as np
 
 from classifier.artifact import sha256_file
 from classifier.errors import InputError, MissingFileError
-from classifier.message_table import (
-    CLOSED_STATUSES, DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS, column, open_messages, read_chunks,
-)  # fmt: skip
+from classifier.io.columns import DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS
+from classifier.message_table import CLOSED_STATUSES, column, open_messages, read_chunks
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, canonical, shingle_sets
 from classifier.minhash import similarity
 

@@ -26,12 +26,25 @@ TITLE_COLUMNS = (
     "title", "留言主题", "标题", "主题", "诉求标题", "subject", "summary",
     "工单标题", "留言标题", "来电主题", "事项标题", "诉求主题",
 )  # fmt: skip
+ID_COLUMNS = ("id", "编号", "工单编号", "留言编号", "工单号", "来电编号", "来信编号", "受理编号", "message_id", "ticket_id")
+TIME_COLUMNS = (
+    "time", "留言时间", "来电时间", "来信时间", "受理时间", "提交时间", "创建时间", "登记时间", "时间", "日期",
+    "date", "datetime", "created_at", "timestamp",
+)  # fmt: skip
+USER_COLUMNS = ("user", "留言用户", "用户", "来电人", "来信人", "反映人", "诉求人", "writer", "author", "user_id")
+LIKES_COLUMNS = ("likes", "点赞数", "点赞", "赞成数", "支持数")
+DISLIKES_COLUMNS = ("dislikes", "反对数", "反对", "踩")
+DEPARTMENT_COLUMNS = ("department", "部门", "承办单位", "承办部门", "处理部门", "责任单位", "办理单位", "答复单位")
+STATUS_COLUMNS = ("status", "case_status", "办理状态", "工单状态", "办结状态", "状态")
+REPLY_COLUMNS = ("reply", "答复意见", "回复内容", "办理结果", "答复内容", "回复意见", "答复")
+REPLY_TIME_COLUMNS = ("reply_time", "答复时间", "办结时间", "回复时间")
+"""Names of the other columns commands look for (first present is used), in order of preference."""
 OTHER_COLUMNS = (
-    "id", "no", "no.", "编号", "序号", "工单编号", "工单号", "留言编号", "受理编号",
-    "time", "date", "时间", "日期", "来电时间", "受理时间", "留言时间", "创建时间", "登记时间",
-    "channel", "source", "渠道", "来源", "来电号码", "联系电话", "电话", "phone", "姓名", "name", "地址", "address",
-    "类别", "分类", "诉求类型", "承办单位", "处理部门", "办理状态", "状态", "区域", "所属区县",
-    "topic", "department", "screening", "urgent", "label", "category", "status",
+    *ID_COLUMNS, *TIME_COLUMNS, *USER_COLUMNS, *LIKES_COLUMNS, *DISLIKES_COLUMNS, *DEPARTMENT_COLUMNS,
+    *STATUS_COLUMNS, *REPLY_COLUMNS, *REPLY_TIME_COLUMNS,
+    "no", "no.", "序号", "channel", "source", "渠道", "来源", "来电号码", "联系电话", "电话", "phone", "姓名", "name",
+    "地址", "address", "类别", "分类", "诉求类型", "区域", "所属区县",
+    "topic", "screening", "urgent", "label", "category",
 )  # fmt: skip
 """Other names exports use: they mark header rows (and second header rows) but are never read as text."""
 HEAD_ROWS = 30

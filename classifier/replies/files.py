@@ -18,13 +18,10 @@ from classifier.catalogue import Catalogue
 from classifier.errors import InputError
 from classifier.i18n import tr
 from classifier.io import TableWriter, append_columns, check_output_path, find_column, open_table
+from classifier.io.columns import DEPARTMENT_COLUMNS, REPLY_COLUMNS, REPLY_TIME_COLUMNS, TIME_COLUMNS
 from classifier.replies.lexicon import lexicon
 from classifier.replies.scoring import DEFAULT_THRESHOLDS, QUALITIES, Thresholds, score_reply
 
-REPLY_COLUMNS = ("reply", "答复意见", "回复内容", "办理结果", "答复内容", "回复意见", "答复")
-TIME_COLUMNS = ("time", "留言时间", "来电时间", "受理时间", "来信时间")
-REPLY_TIME_COLUMNS = ("reply_time", "答复时间", "办结时间", "回复时间")
-DEPARTMENT_COLUMNS = ("department", "承办单位", "承办部门", "答复单位")
 OUTPUT_COLUMNS = (
     "department_used", "department_source", "relevance", "completeness", "unanswered", "brushoff_phrases",
     "concrete_actions", "days_to_reply", "on_time", "quality", "reasons",
