@@ -149,6 +149,7 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
         )
     titles, texts = frame["title"].tolist(), frame["text"].tolist()
     decided, probs = route_batch(model, titles, texts)
+    docs, reasons = prepare(titles, texts)
     result = score_decisions(decided, probs, frame, model.labels)
     ok = decided["route_status"].eq("ok").to_numpy()
     for head, metrics in result["heads"].items():
@@ -157,7 +158,6 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
         predicted, confidence = review_values(decided, head)
         metrics.update(calibration(confidence[scored], predicted[scored] == gold[scored]))
     if "department" in result["heads"]:
-        docs, _ = prepare(titles, texts)
         rule = INVALID in model.labels.get("screening", [])
         garbage = np.array([rule and ok[i] and is_garbage(doc) for i, doc in enumerate(docs)], dtype=bool)
         gold = frame["department"].fillna("").astype(str).to_numpy()
@@ -165,7 +165,6 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
     result["model_version"] = model.version
     result["rows"] = len(frame)
     result["rows_not_routable"] = int((decided["route_status"] != "ok").sum())
-    docs, reasons = prepare(frame["title"].tolist(), frame["text"].tolist())
     result["training_overlap"] = model.training_overlap([d for d, r in zip(docs, reasons) if r is None])
     return result
 

@@ -202,8 +202,10 @@ def test_report_ranks_departments_by_share_of_poor(tmp_path, monkeypatch):
 def test_report_without_a_chinese_font_numbers_the_departments(tmp_path, monkeypatch):
     from classifier.replies import report
 
-    plt, _ = report._pyplot()
-    monkeypatch.setattr(report, "_pyplot", lambda: (plt, False))
+    from classifier import plotting
+
+    plt, _ = plotting.pyplot()
+    monkeypatch.setattr(plotting, "pyplot", lambda: (plt, False))
     text = write_report(_summary(tmp_path), tmp_path / "report").read_text(encoding="utf-8")
     assert "1 = 住建局" in text
 

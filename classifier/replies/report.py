@@ -32,13 +32,6 @@ def ranking(summary: ReplySummary) -> list[dict]:
     return sorted(rows, key=lambda r: (r["replies"] < MIN_REPLIES_RANKED, -r["poor_share"], -r["replies"], r["department"]))
 
 
-def _pyplot():
-    """``(pyplot, has_chinese_font)`` from the project's plotting helper (Agg backend, a CJK font if installed)."""
-    from classifier.plotting import pyplot
-
-    return pyplot()
-
-
 def _matplotlib_at_least(major: int, minor: int) -> bool:
     import matplotlib
 
@@ -48,7 +41,9 @@ def _matplotlib_at_least(major: int, minor: int) -> bool:
 
 def plot_days(rows: list[dict], path: Path) -> bool:
     """Box plot of working days to reply per department; True when department names could be drawn in Chinese."""
-    plt, font = _pyplot()
+    from classifier import plotting
+
+    plt, font = plotting.pyplot()
     shown = [r for r in rows if r["days"].size]
     figure, axis = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(shown), 1)))
     if shown:
