@@ -200,8 +200,6 @@ def test_report_ranks_departments_by_share_of_poor(tmp_path, monkeypatch):
 
 
 def test_report_without_a_chinese_font_numbers_the_departments(tmp_path, monkeypatch):
-    from classifier.replies import report
-
     from classifier import plotting
 
     plt, _ = plotting.pyplot()
