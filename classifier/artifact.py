@@ -168,7 +168,8 @@ def save_model(
             files.append("catalogue.json")
         created = datetime.now(timezone.utc)
         checksums = {name: sha256_file(staging / name) for name in sorted(files)}
-        fingerprint = hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()[:8]
+        decided_by = {"files": checksums, "config": config.to_dict(), "thresholds": thresholds, "rules": rules}
+        fingerprint = hashlib.sha256(json.dumps(decided_by, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:8]
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,

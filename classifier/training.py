@@ -24,8 +24,9 @@ from classifier.router import (
 )  # fmt: skip
 from classifier.text import normalize
 
-URGENT_MIN_THRESHOLD = 0.1
-"""Lowest threshold on the probability of 是 the urgent rule may choose."""
+URGENT_MIN_THRESHOLD = 0.001
+"""Lowest threshold on the probability of 是 the urgent rule may choose (a guard against a model whose 是
+probabilities are all near zero; the target recall, not this floor, sets the threshold of the shipped model)."""
 MIN_CALIBRATION_ROWS = 200
 """Validation rows with a department needed to fit the department's calibration curve."""
 MIN_TITLE_CHARS = 6
@@ -142,9 +143,9 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
 
 def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float) -> dict | None:
     """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
-    that, with the lexicon, reaches ``recall`` of 是 on the validation rows, but not under
-    ``URGENT_MIN_THRESHOLD`` (below it nearly every message would be urgent); the recall and precision of 是
-    that the rule reaches on those rows are recorded with it."""
+    that, with the lexicon, reaches ``recall`` of 是 on the validation rows (recall is favoured: a missed
+    emergency costs more than a false alarm), but not under ``URGENT_MIN_THRESHOLD``; the recall and precision of
+    是 and the share of messages flagged 是 on those rows are recorded with it."""
     if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
         return None
     gold = truth[URGENT].to_numpy(dtype=object)
@@ -166,6 +167,7 @@ def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame
         "lexicon_precision": None if precision is None else round(precision, 4),
         "validation_recall": round(float(flagged[positive].mean()), 4) if positive.any() else None,
         "validation_precision": round(float(positive[flagged].mean()), 4) if flagged.any() else None,
+        "validation_flagged_share": round(float(flagged.mean()), 4) if len(flagged) else None,
     }
 
 

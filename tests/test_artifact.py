@@ -112,3 +112,20 @@ def test_a_format_1_model_still_loads(model_copy):
     from classifier.router import route_rows
 
     assert route_rows(model, [""], ["公司拖欠工资"])["route_status"].tolist() == ["ok"]
+
+
+def test_model_version_changes_with_the_rules_not_only_with_the_weights(tiny_model, tmp_path):
+    from classifier.artifact import save_model
+    from classifier.config import TrainConfig
+
+    meta = tiny_model.metadata
+
+    def version(rules: dict) -> str:
+        folder = save_model(tiny_model.model, tmp_path / "copy", config=TrainConfig.from_dict(meta["config"]),
+                            catalogue=tiny_model.catalogue, training_data=meta["training_data"], metrics=meta["metrics"],
+                            thresholds=meta["thresholds"], rules=rules)  # fmt: skip
+        return read_metadata(folder)["model_version"].rsplit("-", 1)[1]  # the fingerprint, not the date
+
+    same = version(meta["rules"])
+    assert version(meta["rules"]) == same
+    assert version({**meta["rules"], "urgent": {"threshold": 0.02}}) != same
