@@ -75,14 +75,18 @@ def base_training_data(model: RoutingModel) -> tuple[pd.DataFrame, list[str]]:
         if bundled is not None and frame_hash(bundled[["title", "text", *heads]]) == record.get("sha256"):
             return bundled.assign(weight=1.0), message_docs(unlabelled_texts())
         if source == "bundled":
-            raise ModelError(
+            raise ModelError(tr(
+                f"{model.path} 是用另一版本 complaint-router 自带的数据训练的（其数据哈希与现在安装的自带数据不同）："
+                "请用那个版本做适配，或用本版本重新训练。",
                 f"{model.path} was trained on the bundled data of another complaint-router release (its data hash "
-                "differs from the bundled data now installed): adapt it with that release, or retrain it with this one."
-            )
-    raise ModelError(
+                "differs from the bundled data now installed): adapt it with that release, or retrain it with this one.",
+            ))
+    raise ModelError(tr(
+        f"{model.path} 没有记录训练数据（由旧版本训练，或缺少 {TRAINING_DATA}）："
+        "请先用本版本 complaint-router 重新训练，再对新模型做适配。",
         f"{model.path} does not record its training data (trained by an older release, or its "
-        f"{TRAINING_DATA} is missing): retrain it with this release of complaint-router, then adapt the new model."
-    )
+        f"{TRAINING_DATA} is missing): retrain it with this release of complaint-router, then adapt the new model.",
+    ))
 
 
 def check_labels(frame: pd.DataFrame, model: RoutingModel, allow_new_labels: bool) -> tuple[list[str], dict[str, list[str]]]:
@@ -93,14 +97,17 @@ def check_labels(frame: pd.DataFrame, model: RoutingModel, allow_new_labels: boo
     """
     heads = [h for h in model.heads if h in frame]
     if not heads:
-        raise InputError(
-            f"The labelled file has none of the model's label columns {model.heads}; found columns {list(frame.columns)}."
-        )
+        raise InputError(tr(
+            f"标注文件中没有模型的任何标签列 {model.heads}；实际的列为 {list(frame.columns)}。",
+            f"The labelled file has none of the model's label columns {model.heads}; found columns {list(frame.columns)}.",
+        ))
     if not frame[heads].ne("").any(axis=None):
-        raise InputError(
+        raise InputError(tr(
+            f"标注文件中没有任何标签：列 {heads} 全为空。请填写人工核对过的行"
+            "（suggest 写出的文件：填写 department 和 screening 列）。",
             f"The labelled file has no labels at all: its columns {heads} are empty. Fill in the rows a person "
-            "checked (for a file written by suggest: the department and screening columns)."
-        )
+            "checked (for a file written by suggest: the department and screening columns).",
+        ))
     unknown = {}
     for head in heads:
         values = frame[head][frame[head].ne("")]
@@ -108,15 +115,19 @@ def check_labels(frame: pd.DataFrame, model: RoutingModel, allow_new_labels: boo
         if new:
             unknown[head] = new
     if unknown and not allow_new_labels:
-        listed = "; ".join(
-            f"{head}: " + ", ".join(f"{label} ({int(frame[head].eq(label).sum())} rows)" for label in labels)
+        semicolon, colon, comma = tr("；", "; "), tr("：", ": "), tr("、", ", ")
+        counted = lambda label, n: tr(f"{label}（{n} 行）", f"{label} ({n} rows)")
+        listed = semicolon.join(
+            f"{head}{colon}" + comma.join(counted(label, int(frame[head].eq(label).sum())) for label in labels)
             for head, labels in unknown.items()
         )
-        known = "; ".join(f"{head}: {', '.join(model.labels[head])}" for head in unknown)
-        raise InputError(
+        known = semicolon.join(f"{head}{colon}{comma.join(model.labels[head])}" for head in unknown)
+        raise InputError(tr(
+            f"有不在模型标签集中的标签：{listed}。模型已有的标签为 {known}。请改正，"
+            "或加 --allow-new-labels 把它们作为新类别。",
             f"Labels not in the model's label set: {listed}. The model knows {known}. Correct them, or pass "
-            "--allow-new-labels to add them as new classes."
-        )
+            "--allow-new-labels to add them as new classes.",
+        ))
     return heads, unknown
 
 
@@ -169,16 +180,19 @@ def adapt(
     ``catalogue`` replaces the old model's catalogue in the new model.
     """
     if not weight > 0:
-        raise InputError(f"--weight must be a positive number, got {weight}.")
+        raise InputError(tr(f"--weight 应为正数，收到 {weight}。", f"--weight must be a positive number, got {weight}."))
     if Path(out).resolve() == Path(model_path).resolve():
-        raise InputError(f"--out {out} is the old model's folder: choose another folder (the old model is kept).")
+        raise InputError(tr(f"--out {out} 是原模型的目录：请选择其他文件夹（原模型保持不变）。",
+                            f"--out {out} is the old model's folder: choose another folder (the old model is kept)."))
     old_model = load_model(model_path)
     if not old_model.model.supports_sample_weight:
-        raise ModelError(
+        raise ModelError(tr(
+            f"adapt 只适用于线性模型；{model_path} 是 {old_model.model.kind} 模型。BERT 模型请用 `train --model bert` "
+            "在原数据加新标注上重新训练；集成模型请适配其中的线性模型，再用 `train --model ensemble` 重新组建。",
             f"adapt works with linear models; {model_path} is a {old_model.model.kind} model. Train a BERT model again "
             "with `train --model bert` on its data plus the new rows; for an ensemble, adapt its linear model and "
-            "build the ensemble again with `train --model ensemble`."
-        )
+            "build the ensemble again with `train --model ensemble`.",
+        ))
     labelled = labelled.fillna("").astype(str)
     heads, unknown = check_labels(labelled, old_model, allow_new_labels)
     for head in heads:

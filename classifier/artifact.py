@@ -26,6 +26,7 @@ import numpy as np
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
 from classifier.errors import ModelError
+from classifier.i18n import tr
 from classifier.io.writers import replacing_folder
 from classifier.models import model_class
 
@@ -145,12 +146,14 @@ def save_model(
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
-        raise ModelError(f"Cannot write the model to {directory}: it exists and is not a folder.")
+        raise ModelError(tr(f"无法把模型写入 {directory}：该路径已存在且不是文件夹，请换一个文件夹名。",
+                            f"Cannot write the model to {directory}: it exists and is not a folder."))
     if directory.is_dir() and any(directory.iterdir()) and not (directory / METADATA).exists():
-        raise ModelError(
+        raise ModelError(tr(
+            f"无法把模型写入 {directory}：该文件夹中有其他文件，且不是模型目录；请选择新的或空的文件夹。",
             f"Cannot write the model to {directory}: the folder holds other files and is not a model folder; "
-            "choose a new or empty folder."
-        )
+            "choose a new or empty folder.",
+        ))
     directory.parent.mkdir(parents=True, exist_ok=True)
     with replacing_folder(directory) as staging:
         files = list(model.save(staging))
@@ -193,29 +196,35 @@ def read_metadata(directory: str | Path) -> dict:
     """``metadata.json`` of a model directory, after checking the format and every file's checksum."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise ModelError(f"Model folder not found: {directory}")
+        raise ModelError(tr(f"找不到模型目录：{directory}", f"Model folder not found: {directory}"))
     meta_path = directory / METADATA
     if not meta_path.exists():
-        raise ModelError(f"Not a model folder: {directory} has no {METADATA}.")
+        raise ModelError(tr(f"不是模型目录：{directory} 中没有 {METADATA}。", f"Not a model folder: {directory} has no {METADATA}."))
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ModelError(f"Model file {meta_path} is not valid JSON: {error}") from None
+        raise ModelError(tr(f"模型文件 {meta_path} 不是有效的 JSON：{error}",
+                            f"Model file {meta_path} is not valid JSON: {error}")) from None
     if meta.get("format") != FORMAT:
-        raise ModelError(f"{meta_path} is not a complaint-router model (format {meta.get('format')!r}).")
+        raise ModelError(tr(f"{meta_path} 不是 complaint-router 模型（format 为 {meta.get('format')!r}）。",
+                            f"{meta_path} is not a complaint-router model (format {meta.get('format')!r})."))
     if meta.get("format_version") not in SUPPORTED_VERSIONS:
-        raise ModelError(
+        raise ModelError(tr(
+            f"本版本不支持 {directory} 的模型格式版本 {meta.get('format_version')}（支持 {list(SUPPORTED_VERSIONS)}）："
+            "请重新训练模型或升级 complaint-router。",
             f"Model format version {meta.get('format_version')} in {directory} is not supported by this release "
-            f"(supports {list(SUPPORTED_VERSIONS)}): retrain the model or upgrade complaint-router."
-        )
+            f"(supports {list(SUPPORTED_VERSIONS)}): retrain the model or upgrade complaint-router.",
+        ))
     if not meta.get("files") or "labels.json" not in meta["files"]:
-        raise ModelError(f"{meta_path} lists no checksummed files (labels.json at least): the folder cannot be verified.")
+        raise ModelError(tr(f"{meta_path} 没有列出带校验和的文件（至少应有 labels.json）：无法校验该模型目录。",
+                            f"{meta_path} lists no checksummed files (labels.json at least): the folder cannot be verified."))
     for name, expected in meta["files"].items():
         path = directory / name
         if not path.exists():
-            raise ModelError(f"Model file missing: {path}")
+            raise ModelError(tr(f"缺少模型文件：{path}", f"Model file missing: {path}"))
         if sha256_file(path) != expected:
-            raise ModelError(f"Model file {path} does not match its checksum in {METADATA} (modified or corrupt).")
+            raise ModelError(tr(f"模型文件 {path} 与 {METADATA} 中的校验和不符（已被修改或已损坏），请重新复制或训练模型。",
+                                f"Model file {path} does not match its checksum in {METADATA} (modified or corrupt)."))
     return meta
 
 
@@ -224,7 +233,8 @@ def _warn_versions(meta: dict) -> None:
     now = library_versions(meta.get("model_type", "linear"))
     differ = [f"{k} {saved[k]} -> {now[k]}" for k in sorted(saved) if k != "python" and now.get(k, saved[k]) != saved[k]]
     if differ:
-        warnings.warn(f"Model was saved with other library versions: {', '.join(differ)}.", stacklevel=3)
+        warnings.warn(tr(f"保存模型时的库版本与现在不同：{', '.join(differ)}。",
+                         f"Model was saved with other library versions: {', '.join(differ)}."), stacklevel=3)
 
 
 def load_model(directory: str | Path) -> RoutingModel:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io import Chunk, Table, TableWriter, append_columns, check_output_path, open_table
 from classifier.artifact import RoutingModel, load_model
 from classifier.catalogue import Catalogue
@@ -129,7 +130,8 @@ def route_file(
     table = open_table(input_path, text_col=text_col, title_col=title_col, sheet=sheet)
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
-        raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
+        raise InputError(tr(f"输出 {output_path} 就是输入文件：请另取一个文件名（输入文件保持不变）。",
+                            f"Output {output_path} is the input file: expected another file name (the input is kept)."))
     if not isinstance(model, RoutingModel):
         model = load_model(model)
     model = model.with_catalogue(catalogue)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.router import NO_DEPARTMENT, route_rows
 
 TICKET_COLUMNS = ("id", "text", "screening", "departments", "script", "kind")
@@ -23,7 +24,8 @@ def read_tickets(path: str | Path) -> pd.DataFrame:
     tickets = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     missing = [c for c in TICKET_COLUMNS if c not in tickets]
     if missing:
-        raise InputError(f"{Path(path).name}: expected columns {', '.join(TICKET_COLUMNS)}; missing {', '.join(missing)}.")
+        raise InputError(tr(f"{Path(path).name}：应有列 {', '.join(TICKET_COLUMNS)}；缺少 {', '.join(missing)}。",
+                            f"{Path(path).name}: expected columns {', '.join(TICKET_COLUMNS)}; missing {', '.join(missing)}."))
     return tickets
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from classifier.errors import InputError, MissingFileError
 from classifier.features import PhraseCounter
+from classifier.i18n import tr
 from classifier.text import normalize
 
 TEXT_FIELDS = ("matters", "examples", "keywords")
@@ -41,10 +42,11 @@ class Department:
 def _strings(raw: dict, key: str) -> tuple[str, ...]:
     value = raw.get(key, [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InputError(
+        raise InputError(tr(
+            f"部门 {raw.get('name')!r}：'{key}' 应为字符串列表，如 [\"内河整治\", \"河道清淤\"]；实际为 {value!r}。",
             f"Department {raw.get('name')!r}: '{key}' must be a list of strings such as [\"内河整治\", \"河道清淤\"]; "
-            f"found {value!r}."
-        )
+            f"found {value!r}.",
+        ))
     return tuple(item.strip() for item in value if item.strip())
 
 
@@ -63,9 +65,10 @@ class Catalogue:
                 for d in raw["departments"]
             )
         except (KeyError, TypeError, AttributeError) as error:
-            raise InputError(
-                f"A department catalogue needs a 'departments' list of objects with a 'name'; problem: {error!r}."
-            ) from None
+            raise InputError(tr(
+                f"部门目录应有 'departments' 列表，其中每项是带 'name' 的对象；问题：{error!r}。",
+                f"A department catalogue needs a 'departments' list of objects with a 'name'; problem: {error!r}.",
+            )) from None
         return cls(departments, dict(raw.get("deadline_classes", {})))
 
     @classmethod
@@ -75,13 +78,16 @@ class Catalogue:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise MissingFileError(f"Department catalogue not found: {path}") from None
+            raise MissingFileError(tr(f"找不到部门目录：{path}", f"Department catalogue not found: {path}")) from None
         except IsADirectoryError:
-            raise InputError(f"Department catalogue {path} is a folder: expected a JSON file.") from None
+            raise InputError(tr(f"部门目录 {path} 是一个文件夹：应为 JSON 文件。",
+                                f"Department catalogue {path} is a folder: expected a JSON file.")) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"Department catalogue {path} is not valid JSON: {error}") from None
+            raise InputError(tr(f"部门目录 {path} 不是有效的 JSON：{error}",
+                                f"Department catalogue {path} is not valid JSON: {error}")) from None
         if not isinstance(raw, dict):
-            raise InputError(f"Department catalogue {path}: expected a JSON object with a 'departments' list.")
+            raise InputError(tr(f"部门目录 {path}：应为含 'departments' 列表的 JSON 对象。",
+                                f"Department catalogue {path}: expected a JSON object with a 'departments' list."))
         return cls.from_dict(raw)
 
     def to_dict(self) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from classifier.errors import ConfigError
+from classifier.i18n import tr
 from classifier.models import MODEL_KINDS
 
 
@@ -76,44 +77,58 @@ class TrainConfig:
 
     def _problems(self):
         if self.model not in MODEL_KINDS:
-            yield f"model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}."
+            yield tr(f"model 应为 {'、'.join(MODEL_KINDS)} 之一，收到 {self.model!r}。",
+                     f"model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}.")
         if not 0 < self.validation_fraction < 0.9:
-            yield f"validation_fraction must be in (0, 0.9), got {self.validation_fraction}."
+            yield tr(f"validation_fraction 应在 (0, 0.9) 之间，收到 {self.validation_fraction}。",
+                     f"validation_fraction must be in (0, 0.9), got {self.validation_fraction}.")
         for name in ("review_precision", "urgent_recall"):
             if not 0 < getattr(self, name) <= 1:
-                yield f"{name} must be in (0, 1], got {getattr(self, name)}."
+                yield tr(f"{name} 应在 (0, 1] 之间，收到 {getattr(self, name)}。",
+                         f"{name} must be in (0, 1], got {getattr(self, name)}.")
         if self.C <= 0:
-            yield f"C must be positive, got {self.C}."
+            yield tr(f"C 应为正数，收到 {self.C}。", f"C must be positive, got {self.C}.")
         if self.class_weight not in (None, "balanced"):
-            yield f"class_weight must be None or 'balanced', got {self.class_weight!r}."
+            yield tr(f"class_weight 应为 None 或 'balanced'，收到 {self.class_weight!r}。",
+                     f"class_weight must be None or 'balanced', got {self.class_weight!r}.")
         if self.tokenizer not in ("rjieba", "jieba"):
-            yield f"tokenizer must be 'rjieba' or 'jieba', got {self.tokenizer!r}."
+            yield tr(f"tokenizer 应为 'rjieba' 或 'jieba'，收到 {self.tokenizer!r}。",
+                     f"tokenizer must be 'rjieba' or 'jieba', got {self.tokenizer!r}.")
         for name in ("word_ngrams", "char_ngrams"):
             low, high = getattr(self, name)
             if not 1 <= low <= high:
-                yield f"{name} must satisfy 1 <= low <= high, got {getattr(self, name)}."
+                yield tr(f"{name} 应满足 1 <= low <= high，收到 {getattr(self, name)}。",
+                         f"{name} must satisfy 1 <= low <= high, got {getattr(self, name)}.")
         if self.precision not in ("auto", "bf16", "fp16", "fp32"):
-            yield f"precision must be auto, bf16, fp16 or fp32, got {self.precision!r}."
+            yield tr(f"precision 应为 auto、bf16、fp16 或 fp32，收到 {self.precision!r}。",
+                     f"precision must be auto, bf16, fp16 or fp32, got {self.precision!r}.")
         if self.device not in ("auto", "cpu", "cuda"):
-            yield f"device must be auto, cpu or cuda, got {self.device!r}."
+            yield tr(f"device 应为 auto、cpu 或 cuda，收到 {self.device!r}。",
+                     f"device must be auto, cpu or cuda, got {self.device!r}.")
         if self.model == "bert" and not self.base_model:
-            yield "A BERT model needs base_model: a Hugging Face id or a local checkpoint folder (--base-model)."
+            yield tr("BERT 模型需要 base_model：Hugging Face 模型名或本地检查点目录（--base-model）。",
+                     "A BERT model needs base_model: a Hugging Face id or a local checkpoint folder (--base-model).")
         if self.model == "ensemble" and not (self.linear_model and self.bert_model):
-            yield "An ensemble needs linear_model and bert_model: two trained model folders (--linear-model, --bert-model)."
+            yield tr("集成模型需要 linear_model 和 bert_model：两个已训练的模型目录（--linear-model、--bert-model）。",
+                     "An ensemble needs linear_model and bert_model: two trained model folders (--linear-model, --bert-model).")
         if self.max_length < 16:
-            yield f"max_length must be at least 16, got {self.max_length}."
+            yield tr(f"max_length 至少为 16，收到 {self.max_length}。", f"max_length must be at least 16, got {self.max_length}.")
         for name in ("epochs", "batch_size", "gradient_accumulation", "min_df", "patience"):
             if getattr(self, name) < 1:
-                yield f"{name} must be at least 1, got {getattr(self, name)}."
+                yield tr(f"{name} 至少为 1，收到 {getattr(self, name)}。", f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.calibration_folds < 2:
-            yield f"calibration_folds must be at least 2, got {self.calibration_folds}."
+            yield tr(f"calibration_folds 至少为 2，收到 {self.calibration_folds}。",
+                     f"calibration_folds must be at least 2, got {self.calibration_folds}.")
         if not 0 < self.imbalance_share <= 1:
-            yield f"imbalance_share must be in (0, 1], got {self.imbalance_share}."
+            yield tr(f"imbalance_share 应在 (0, 1] 之间，收到 {self.imbalance_share}。",
+                     f"imbalance_share must be in (0, 1], got {self.imbalance_share}.")
         for name in ("keyword_weight", "cue_weight", "catalogue_weight"):
             if getattr(self, name) is not None and getattr(self, name) < 0:
-                yield f"{name} must be >= 0 or None (tuned), got {getattr(self, name)}."
+                yield tr(f"{name} 应 >= 0，或为 None（自动调优），收到 {getattr(self, name)}。",
+                         f"{name} must be >= 0 or None (tuned), got {getattr(self, name)}.")
         if self.learning_rate <= 0 or not 0 <= self.warmup_ratio < 1:
-            yield "learning_rate must be positive and warmup_ratio in [0, 1)."
+            yield tr("learning_rate 应为正数，warmup_ratio 应在 [0, 1) 之间。",
+                     "learning_rate must be positive and warmup_ratio in [0, 1).")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,8 +139,9 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ConfigError(
+            raise ConfigError(tr(
+                f"未知的训练设置 {unknown}：应为 {sorted(known)} 中的名称（模型是较新版本的 complaint-router 保存的？请升级）。",
                 f"Unknown training setting(s) {unknown}: expected names among {sorted(known)} "
-                "(a model saved by a newer complaint-router? upgrade it)."
-            )
+                "(a model saved by a newer complaint-router? upgrade it).",
+            ))
         return cls(**raw)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError, MissingFileError
+from classifier.i18n import tr
 from classifier.io import read_table
 from classifier.text import normalize
 
@@ -42,7 +43,8 @@ def bundled_path(name: str) -> Path:
         raise ValueError(f"Unknown bundled data set {name!r}; expected one of {', '.join(BUNDLED)}.")
     path = DATA_DIR / BUNDLED[name]
     if not path.exists():
-        raise MissingFileError(f"Bundled data file missing: {path} (set COMPLAINT_ROUTER_DATA to the data folder, or reinstall).")
+        raise MissingFileError(tr(f"缺少自带数据文件：{path}（请把 COMPLAINT_ROUTER_DATA 设为数据文件夹，或重新安装）。",
+                                  f"Bundled data file missing: {path} (set COMPLAINT_ROUTER_DATA to the data folder, or reinstall)."))
     return path
 
 

@@ -144,9 +144,10 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
     """
     shared = [h for h in model.labels if h in frame]
     if not shared:
-        raise InputError(
-            f"The data has none of the model's label columns {list(model.labels)}; found columns {list(frame.columns)}."
-        )
+        raise InputError(tr(
+            f"数据中没有模型的任何标签列 {list(model.labels)}；实际的列为 {list(frame.columns)}。",
+            f"The data has none of the model's label columns {list(model.labels)}; found columns {list(frame.columns)}.",
+        ))
     titles, texts = frame["title"].tolist(), frame["text"].tolist()
     decided, probs = route_batch(model, titles, texts)
     docs, reasons = prepare(titles, texts)

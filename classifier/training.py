@@ -16,6 +16,7 @@ from classifier.config import TrainConfig
 from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs
 from classifier.errors import ConfigError, InputError
 from classifier.evaluate import score_decisions
+from classifier.i18n import tr
 from classifier.models import model_class
 from classifier.groups import near_duplicate_groups
 from classifier.router import (
@@ -58,13 +59,15 @@ def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
     if label_cols:
         missing = [c for c in label_cols if c not in frame]
         if missing:
-            raise InputError(f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}.")
+            raise InputError(tr(f"训练数据中没有标签列 {missing}；实际的列为 {list(frame.columns)}。",
+                                f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}."))
         return list(dict.fromkeys(label_cols))
     heads = [h for h in STANDARD_HEADS if h in frame and frame[h].ne("").any()]
     if not heads:
-        raise InputError(
-            f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {list(frame.columns)}."
-        )
+        raise InputError(tr(
+            f"没有找到标签列：应有 {list(STANDARD_HEADS)} 之一，或用 --label-col 指定；实际的列为 {list(frame.columns)}。",
+            f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {list(frame.columns)}.",
+        ))
     return heads
 
 
@@ -293,9 +296,11 @@ def train(
     skipped = int((~usable).sum())
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[usable]
     if weights is not None and not model_class(config.model).supports_sample_weight:
-        raise ConfigError(f"A {config.model} model cannot be trained with sample weights; use a linear model.")
+        raise ConfigError(tr(f"{config.model} 模型不能用样本权重训练：请使用线性模型（linear）。",
+                             f"A {config.model} model cannot be trained with sample weights; use a linear model."))
     if len(frame) < 4:
-        raise InputError(f"Too few usable training rows ({len(frame)}): need text and at least one label per row.")
+        raise InputError(tr(f"可用的训练行太少（{len(frame)} 行）：每行应有正文和至少一个标签。",
+                            f"Too few usable training rows ({len(frame)}): need text and at least one label per row."))
     copies = near_duplicate_groups(docs)
     train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, copies)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
@@ -357,7 +362,7 @@ def train_files(
     The department catalogue is ``catalogue`` or, when not given, the bundled ``data/departments.json``.
     """
     if not data:
-        raise InputError("No training data given: pass at least one --data FILE.")
+        raise InputError(tr("没有提供训练数据：请至少用 --data FILE 指定一个文件。", "No training data given: pass at least one --data FILE."))
     columns = {"text_col": config.text_col, "title_col": config.title_col}
     frame = pd.concat([load_messages(p, **columns) for p in data], ignore_index=True).fillna("").astype(str)
     vocabulary = [doc for path in unlabelled for doc in message_docs(load_messages(path, **columns))]

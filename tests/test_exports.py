@@ -110,22 +110,22 @@ def test_the_sheet_with_the_text_column_is_read(tiny_model, tmp_path, suffix):
     assert "工单明细" in summary.source
     for sheet in ("工单明细", 2, "2"):
         assert open_table(path, sheet=sheet).sheet == "工单明细"
-    with pytest.raises(InputError, match="No text column"):
+    with pytest.raises(InputError, match="没有找到正文列"):
         open_table(path, sheet="说明")
-    with pytest.raises(InputError, match="No sheet 'x'.*说明"):
+    with pytest.raises(InputError, match="没有工作表 'x'.*说明"):
         open_table(path, sheet="x")
-    with pytest.raises(InputError, match="No sheet 3"):
+    with pytest.raises(InputError, match="没有工作表 3"):
         open_table(path, sheet=3)
 
 
 def test_sheet_is_refused_for_a_csv(tmp_path):
-    with pytest.raises(InputError, match="expected an Excel workbook"):
+    with pytest.raises(InputError, match="不是 Excel 工作簿"):
         open_table(write(tmp_path / "in.csv", [HEADER, *DATA]), sheet=1)
 
 
 def test_no_sheet_with_a_text_column_names_the_first_sheet(tmp_path):
     path = write_xlsx(tmp_path / "in.xlsx", {"A": [["编号", "姓名"], ["1", "张三"]], "B": [["x", "y"]]})
-    with pytest.raises(InputError, match=r"No text column in in.xlsx \(sheet 'A' of 2\).*'编号', '姓名'"):
+    with pytest.raises(InputError, match=r"没有找到正文列（in.xlsx 的工作表“A”，共 2 个工作表）.*'编号', '姓名'"):
         open_table(path)
 
 

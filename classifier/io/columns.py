@@ -61,6 +61,11 @@ def fold(name: object) -> str:
     return str(name).strip().lower()
 
 
+_WHAT_ZH = {"text": "正文", "title": "标题", "id": "编号", "time": "时间", "department": "部门", "reply": "答复",
+            "reply time": "答复时间", "column": ""}  # fmt: skip
+"""``find_column``'s ``what`` in Chinese (a name not listed is shown as given)."""
+
+
 def find_column(columns: Sequence[str], wanted: str | None, candidates: Sequence[str], what: str) -> str | None:
     """The column named ``wanted``, else the first of ``candidates`` present (case- and space-insensitive)."""
     folded = {fold(c): c for c in reversed(columns)}  # the first of equal folded names wins
@@ -69,7 +74,8 @@ def find_column(columns: Sequence[str], wanted: str | None, candidates: Sequence
             return wanted
         if fold(wanted) in folded:
             return folded[fold(wanted)]
-        raise InputError(f"No {what} column {wanted!r}: the file has columns {show(columns)}.")
+        raise InputError(tr(f"没有{_WHAT_ZH.get(what, what)}列“{wanted}”：文件的列为 {show(columns)}，请检查列名。",
+                            f"No {what} column {wanted!r}: the file has columns {show(columns)}."))
     for name in candidates:
         if name.lower() in folded:
             return folded[name.lower()]
@@ -183,7 +189,7 @@ def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
 
 def show(columns: Sequence[str]) -> str:
     shown = ", ".join(repr(clip(str(c))) for c in list(columns)[:20])
-    return f"[{shown}{', …' if len(columns) > 20 else ''}]" if columns else "[] (no header)"
+    return f"[{shown}{', …' if len(columns) > 20 else ''}]" if columns else tr("[]（无表头）", "[] (no header)")
 
 
 def clip(value: str, limit: int = 60) -> str:

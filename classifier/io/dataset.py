@@ -28,7 +28,8 @@ def dataset_files(source: str | Path) -> tuple[list[Path], list[str]]:
     else:
         found = [Path(p) for p in sorted(glob.glob(str(source), recursive=True)) if Path(p).is_file()]
         if not found:
-            raise MissingFileError(f"No file matches {source}: expected a pattern such as tickets/*.parquet.")
+            raise MissingFileError(tr(f"没有与 {source} 匹配的文件：请检查路径（通配符形如 tickets/*.parquet）。",
+                                      f"No file matches {source}: expected a pattern such as tickets/*.parquet."))
     files, unknown = [], []
     for path in found:
         try:
@@ -41,8 +42,10 @@ def dataset_files(source: str | Path) -> tuple[list[Path], list[str]]:
         names = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
         notes.append(tr(f"跳过 {len(unknown)} 个非表格文件：{names}", f"{len(unknown)} files that are not tables skipped: {names}"))
     if not files:
-        raise InputError(f"Input folder {source} holds no table files: expected a table file, or a folder (or glob) "
-                         "of .parquet, .csv, .jsonl … files.")  # fmt: skip
+        raise InputError(tr(f"输入文件夹 {source} 中没有表格文件：应为一个表格文件，或由 .parquet、.csv、.jsonl 等文件组成的"
+                            "文件夹（或通配符）。",
+                            f"Input folder {source} holds no table files: expected a table file, or a folder (or glob) "
+                            "of .parquet, .csv, .jsonl … files."))  # fmt: skip
     return files, notes
 
 
@@ -62,8 +65,10 @@ def check_same_columns(first, part) -> None:
     if set(part.columns) != set(first.columns):
         missing = [c for c in first.columns if c not in part.columns]
         extra = [c for c in part.columns if c not in first.columns]
-        raise InputError(f"Partition {part.path} has other columns than {first.path.name} (missing {show(missing)}, "
-                         f"extra {show(extra)}): expected the same columns in every file of a dataset.")  # fmt: skip
+        raise InputError(tr(f"分片 {part.path} 的列与 {first.path.name} 不同（缺少 {show(missing)}，多出 {show(extra)}）："
+                            "数据集中每个文件的列应相同。",
+                            f"Partition {part.path} has other columns than {first.path.name} (missing {show(missing)}, "
+                            f"extra {show(extra)}): expected the same columns in every file of a dataset."))  # fmt: skip
 
 
 class DatasetReader:

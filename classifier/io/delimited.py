@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io.chunk import Chunk
 from classifier.io.columns import HEAD_ROWS
 from classifier.io.encoding import LineDecoder, Sniffed, undecodable
@@ -109,10 +110,12 @@ class DelimitedReader:
                 lines.next_record()
                 yield item
             if lines.unterminated_quote(self.delimiter):
-                raise InputError(
+                raise InputError(tr(
+                    f"{self.path.name} 不是格式正确的 {self.format.upper()}：第 {lines.last_record_start} 行开始的引号"
+                    "没有闭合（文件其余部分会变成一个单元格），请补上引号后重试。",
                     f"Malformed {self.format.upper()} in {self.path.name}: a quote opened on line "
-                    f"{lines.last_record_start} is never closed (the rest of the file would be one cell)."
-                )
+                    f"{lines.last_record_start} is never closed (the rest of the file would be one cell).",
+                ))
         for note in decoder.warnings():
             if note not in self.warnings:
                 self.warnings.append(note)

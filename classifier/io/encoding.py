@@ -55,9 +55,11 @@ def sniff(path: Path, gzipped: bool) -> Sniffed:
             later_complete = len(later) < SAMPLE_BYTES
     except (OSError, EOFError, zlib.error) as error:
         kind = "a gzip-compressed file" if gzipped else "a file"
-        raise InputError(f"Cannot read {path.name} as {kind}: {error}") from None
+        raise InputError(tr(f"无法读取{' gzip 压缩' if gzipped else ''}文件 {path.name}：{error}",
+                            f"Cannot read {path.name} as {kind}: {error}")) from None
     if not head.strip():
-        raise InputError(f"Input {path.name} holds no data: expected a header row with a text column.")
+        raise InputError(tr(f"输入文件 {path.name} 没有数据：应有一行表头，其中包含正文列。",
+                            f"Input {path.name} holds no data: expected a header row with a text column."))
     try:
         encoding = detect_encoding(head, complete=complete)
         if head.isascii() and not later.isascii():
@@ -76,19 +78,22 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(
-            "The file is UTF-16 encoded: expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8."
-        )
+        raise InputError(tr(
+            "文件是 UTF-16 编码：应为 UTF-8、带 BOM 的 UTF-8、GBK 或 GB18030；请另存为 UTF-8。",
+            "The file is UTF-16 encoded: expected UTF-8, UTF-8 with BOM, GBK or GB18030; save it as UTF-8.",
+        ))
     if b"\x00" in sample:
         if _looks_utf16(sample):
-            raise InputError(
+            raise InputError(tr(
+                "文件似乎是 UTF-16 编码（无 BOM）：应为 UTF-8、带 BOM 的 UTF-8、GBK 或 GB18030；请另存为 UTF-8。",
                 "The file looks UTF-16 encoded (no BOM): expected UTF-8, UTF-8 with BOM, GBK or GB18030; "
-                "save it as UTF-8."
-            )
+                "save it as UTF-8.",
+            ))
         if looks_binary(sample):
-            raise InputError(
-                "The file looks binary (it contains NUL bytes): expected a text table (CSV, TSV or JSONL)."
-            )
+            raise InputError(tr(
+                "文件似乎是二进制文件（含 NUL 字节）：应为文本表格（CSV、TSV 或 JSONL）。",
+                "The file looks binary (it contains NUL bytes): expected a text table (CSV, TSV or JSONL).",
+            ))
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=complete)
         return "utf-8"
@@ -110,10 +115,12 @@ def detect_encoding(sample: bytes, *, complete: bool = False) -> str:
                     first_bad = offset + _bad_offset(line)
         offset += len(line)
     if bad > MAX_BAD_SHARE * (utf8 + len(other) + bad):
-        raise InputError(
+        raise InputError(tr(
+            "无法解码文件：应为 UTF-8、带 BOM 的 UTF-8、GBK 或 GB18030 文本；"
+            f"偏移 {first_bad} 处的字节 0x{sample[first_bad]:02x} 在这些编码中都不合法，请另存为 UTF-8。",
             "Cannot decode the file: expected UTF-8, UTF-8 with BOM, GBK or GB18030 text; "
-            f"found byte 0x{sample[first_bad]:02x} at offset {first_bad} that none of them allows there."
-        )
+            f"found byte 0x{sample[first_bad]:02x} at offset {first_bad} that none of them allows there.",
+        ))
     if utf8 >= len(other):
         return "utf-8"
     return "big5hkscs" if _guess_big5(other) else "gb18030"

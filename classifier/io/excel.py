@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io.chunk import Chunk, cell_text
 from classifier.io.columns import HEAD_ROWS, clip
 
@@ -34,12 +35,16 @@ def workbook_kind(path: Path, fmt: str) -> str:
             return "xls"
         if b"\t" in start and b"\x00" not in start and not start.lstrip().startswith(b"<"):
             return "tsv"
-    expected = "a zip-based .xlsx file" if fmt == "xlsx" else "an Excel 97-2003 .xls file"
-    if start.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<"):
-        found = "a web page (HTML); open it in Excel and save it as .xlsx"
+    if fmt == "xlsx":
+        expected = tr("基于 zip 的 .xlsx 文件", "a zip-based .xlsx file")
     else:
-        found = f"a file starting with {start[:8]!r}"
-    raise InputError(f"Cannot open {path.name} as an Excel workbook (.{fmt}): expected {expected}, found {found}.")
+        expected = tr("旧版 Excel 97-2003 .xls 文件", "an Excel 97-2003 .xls file")
+    if start.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"<"):
+        found = tr("网页（HTML），请用 Excel 打开后另存为 .xlsx", "a web page (HTML); open it in Excel and save it as .xlsx")
+    else:
+        found = tr(f"以 {start[:8]!r} 开头的文件", f"a file starting with {start[:8]!r}")
+    raise InputError(tr(f"无法把 {path.name} 作为 Excel 工作簿（.{fmt}）打开：应为{expected}，实际是{found}。",
+                        f"Cannot open {path.name} as an Excel workbook (.{fmt}): expected {expected}, found {found}."))
 
 
 class WorkbookReader:
@@ -127,13 +132,15 @@ class _XlsxBook(_Book):
             self._book.worksheets[0]
         except (*self._errors, IndexError, InvalidFileException) as error:
             self._handle.close()
-            raise InputError(f"Cannot open {path.name} as an Excel workbook (.xlsx): {_one_line(error)}") from None
+            raise InputError(tr(f"无法把 {path.name} 作为 Excel 工作簿（.xlsx）打开：{_one_line(error)}",
+                                f"Cannot open {path.name} as an Excel workbook (.xlsx): {_one_line(error)}")) from None
 
     def rows(self, sheet: int) -> Iterator[tuple]:
         try:
             yield from self._book.worksheets[sheet].iter_rows(values_only=True)
         except self._errors as error:
-            raise InputError(f"Corrupt Excel workbook {self.path.name}: {_one_line(error)}") from None
+            raise InputError(tr(f"Excel 工作簿 {self.path.name} 已损坏：{_one_line(error)}",
+                                f"Corrupt Excel workbook {self.path.name}: {_one_line(error)}")) from None
 
     def size(self, sheet: int) -> int | None:
         return self._book.worksheets[sheet].max_row
@@ -165,7 +172,8 @@ class _XlsBook(_Book):
             self._book = xlrd.open_workbook(path, on_demand=True)
             self.sheet_names = list(self._book.sheet_names())
         except _xlrd_errors() as error:
-            raise InputError(f"Cannot open {path.name} as an Excel workbook (.xls): {_one_line(error)}") from None
+            raise InputError(tr(f"无法把 {path.name} 作为 Excel 工作簿（.xls）打开：{_one_line(error)}",
+                                f"Cannot open {path.name} as an Excel workbook (.xls): {_one_line(error)}")) from None
 
     def rows(self, sheet: int) -> Iterator[tuple]:
         import xlrd
@@ -173,7 +181,8 @@ class _XlsBook(_Book):
         try:
             data = self._book.sheet_by_index(sheet)
         except _xlrd_errors() as error:
-            raise InputError(f"Corrupt Excel workbook {self.path.name}: {_one_line(error)}") from None
+            raise InputError(tr(f"Excel 工作簿 {self.path.name} 已损坏：{_one_line(error)}",
+                                f"Corrupt Excel workbook {self.path.name}: {_one_line(error)}")) from None
         for row in range(data.nrows):
             yield tuple(self._value(cell, xlrd) for cell in data.row(row))
 

@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 
 FORMATS = {
     ".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".xlsx": "xlsx", ".xls": "xls", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -31,8 +32,9 @@ def table_format(path: str | Path, *, writing: bool = False) -> tuple[str, bool]
     fmt = FORMATS.get(Path(name).suffix)
     if fmt is None or (gzipped and fmt not in TEXT_FORMATS) or (writing and fmt not in WRITABLE):
         allowed = [s for s, f in FORMATS.items() if not writing or f in WRITABLE]
-        known = ", ".join(sorted(allowed)) + " (text formats also as .gz)"
-        raise InputError(f"Unsupported file type {Path(path).name!r}: expected one of {known}.")
+        raise InputError(tr(f"不支持的文件类型“{Path(path).name}”：应为 {'、'.join(sorted(allowed))} 之一（文本格式也可为 .gz）。",
+                            f"Unsupported file type {Path(path).name!r}: expected one of {', '.join(sorted(allowed))} "
+                            "(text formats also as .gz)."))
     return fmt, gzipped
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io.chunk import Chunk, cell_text
 from classifier.io.encoding import LineDecoder, Sniffed, undecodable
 from classifier.io.formats import count_lines, gzip_size, open_binary
@@ -36,7 +37,8 @@ class JsonlReader:
             if isinstance(record, dict):
                 keys.update(dict.fromkeys(map(str, record)))
         if not keys:
-            raise InputError(f"No JSON object found in {self.path.name}: expected one JSON object per line.")
+            raise InputError(tr(f"{self.path.name} 中没有 JSON 对象：应每行一个 JSON 对象。",
+                                f"No JSON object found in {self.path.name}: expected one JSON object per line."))
         return list(keys)
 
     def chunks(self, columns: list[str], size: int) -> Iterator[Chunk]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io.chunk import Chunk, cell_text
 
 
@@ -34,8 +35,10 @@ class ParquetReader:
         try:
             self._file = pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as error:
-            raise InputError(f"Cannot read Parquet file {path.name}: {_reason(error)}; expected a Parquet file "
-                             "written by pandas, pyarrow, Spark, DuckDB …") from None  # fmt: skip
+            raise InputError(tr(f"无法读取 Parquet 文件 {path.name}：{_reason(error)}；应为 pandas、pyarrow、Spark、DuckDB 等"
+                                "写出的 Parquet 文件。",
+                                f"Cannot read Parquet file {path.name}: {_reason(error)}; expected a Parquet file "
+                                "written by pandas, pyarrow, Spark, DuckDB …")) from None  # fmt: skip
         self.columns = [str(name) for name in self._file.schema_arrow.names]
 
     @property
@@ -50,8 +53,9 @@ class ParquetReader:
                 frame = pd.DataFrame({name: _text(batch.column(i)) for i, name in enumerate(columns)}, dtype=str)
                 yield Chunk(frame, [""] * len(frame))
         except (pa.ArrowException, OSError) as error:
-            raise InputError(f"Cannot read Parquet file {self.path.name}: {_reason(error)}; the file is damaged "
-                             "(no output was written).") from None  # fmt: skip
+            raise InputError(tr(f"无法读取 Parquet 文件 {self.path.name}：{_reason(error)}；文件已损坏（未写出输出文件）。",
+                                f"Cannot read Parquet file {self.path.name}: {_reason(error)}; the file is damaged "
+                                "(no output was written).")) from None  # fmt: skip
 
     def estimate_rows(self) -> int:
         return self.rows

@@ -63,7 +63,8 @@ class Table:
             else:
                 yield from reader.chunks(self.columns, size)
         except csv.Error as error:
-            raise InputError(f"Malformed {self.format.upper()} in {self.path.name}: {str(error).strip()}") from None
+            raise InputError(tr(f"{self.path.name} 不是格式正确的 {self.format.upper()}：{str(error).strip()}",
+                                f"Malformed {self.format.upper()} in {self.path.name}: {str(error).strip()}")) from None
         self.warnings.extend(w for w in reader.warnings if w not in self.warnings)
 
     def estimate_rows(self) -> int | None:
@@ -112,10 +113,11 @@ def open_table(
         return _open_dataset(path, text_col, title_col, sheet)
     path = Path(path)
     if not path.exists():
-        raise MissingFileError(f"Input file not found: {path}")
+        raise MissingFileError(tr(f"找不到输入文件：{path}", f"Input file not found: {path}"))
     fmt, gzipped = table_format(path)
     if path.stat().st_size == 0:
-        raise InputError(f"Input {path.name} is empty (0 bytes): expected a header row with a text column.")
+        raise InputError(tr(f"输入文件 {path.name} 是空的（0 字节）：应有一行表头，其中包含正文列。",
+                            f"Input {path.name} is empty (0 bytes): expected a header row with a text column."))
     warnings = []
     if fmt in EXCEL_FORMATS:
         kind = workbook_kind(path, fmt)
@@ -124,7 +126,8 @@ def open_table(
                                f"{path.name} is tab-separated text, not an Excel workbook: read as TSV"))  # fmt: skip
         fmt = kind
     if sheet is not None and fmt not in EXCEL_FORMATS:
-        raise InputError(f"A sheet ({sheet!r}) was given for {path.name}: expected an Excel workbook (.xlsx, .xls).")
+        raise InputError(tr(f"为 {path.name} 指定了工作表（{sheet!r}），但它不是 Excel 工作簿：--sheet 只用于 .xlsx、.xls 文件。",
+                            f"A sheet ({sheet!r}) was given for {path.name}: expected an Excel workbook (.xlsx, .xls)."))
     if fmt in EXCEL_FORMATS:
         return _open_workbook(path, fmt, text_col, title_col, sheet, warnings)
     if fmt == "parquet":
@@ -144,7 +147,8 @@ def open_table(
     try:
         head = reader.head()
     except csv.Error as error:
-        raise InputError(f"Malformed {fmt.upper()} in {path.name}: {str(error).strip()}") from None
+        raise InputError(tr(f"{path.name} 不是格式正确的 {fmt.upper()}：{str(error).strip()}",
+                            f"Malformed {fmt.upper()} in {path.name}: {str(error).strip()}")) from None
     header = find_header([cells for _, cells in head], text_col, title_col)
     text, title = _text_and_title(header.columns, text_col, title_col, path.name)
     lines = [line for line, _ in head]
@@ -172,7 +176,8 @@ def _open_dataset(source, text_col, title_col, sheet) -> Table:
         names = ", ".join(empty[:5]) + (" …" if len(empty) > 5 else "")
         warnings.append(tr(f"跳过 {len(empty)} 个空文件（无行）：{names}", f"{len(empty)} empty files (no rows) skipped: {names}"))
     if not parts:
-        raise InputError(f"Every file of {source} is empty: expected at least one file with a header and rows.")
+        raise InputError(tr(f"{source} 中的文件全是空的：至少应有一个含表头和数据行的文件。",
+                            f"Every file of {source} is empty: expected at least one file with a header and rows."))
     first = parts[0]
     return Table(Path(source), "dataset", False, None, first.columns, first.text_col, first.title_col, header_row=0,
                  warnings=warnings, partitions=[p.path for p in parts], _reader=DatasetReader(parts), _skip=0)  # fmt: skip
@@ -190,7 +195,7 @@ def _open_workbook(path: Path, fmt: str, text_col, title_col, sheet, warnings: l
         if _has_text(found.columns, text_col):
             index, header = number, found
             break
-    where = f" (sheet {names[index]!r} of {len(names)})" if len(names) > 1 else ""
+    where = tr(f" 的工作表“{names[index]}”，共 {len(names)} 个工作表", f" (sheet {names[index]!r} of {len(names)})") if len(names) > 1 else ""
     text, title = _text_and_title(header.columns, text_col, title_col, path.name + where)
     return Table(
         path, fmt, False, None, header.columns, text, title, sheet=names[index],
@@ -212,17 +217,20 @@ def _sheet_number(names: list[str], sheet: str | int, file_name: str) -> int:
     text = str(sheet).strip()
     if text.isdigit() and 1 <= int(text) <= len(names):
         return int(text) - 1
-    raise InputError(f"No sheet {sheet!r} in {file_name}: expected a name or a number from 1 to {len(names)}; "
-                     f"the sheets are {names}.")  # fmt: skip
+    raise InputError(tr(f"{file_name} 中没有工作表 {sheet!r}：应为工作表名称或 1 到 {len(names)} 的序号；现有工作表为 {names}。",
+                        f"No sheet {sheet!r} in {file_name}: expected a name or a number from 1 to {len(names)}; "
+                        f"the sheets are {names}."))  # fmt: skip
 
 
 def _text_and_title(columns: list[str], text_col: str | None, title_col: str | None, where: str):
     text = find_column(columns, text_col, TEXT_COLUMNS, "text")
     if text is None:
-        raise InputError(
+        raise InputError(tr(
+            f"没有找到正文列（{where}）：应有名为 {'、'.join(TEXT_COLUMNS[:5])}等的列，或用 --text-col 指定；"
+            f"实际的列为 {show(columns)}。",
             f"No text column in {where}: expected one named {', '.join(TEXT_COLUMNS[:5])} … "
-            f"or given with --text-col; found {show(columns)}."
-        )
+            f"or given with --text-col; found {show(columns)}.",
+        ))
     title = find_column(columns, title_col, [c for c in TITLE_COLUMNS if c.lower() != text.strip().lower()], "title")
     return text, None if title == text else title
 
@@ -242,8 +250,9 @@ def read_table(path: str | Path, **options) -> tuple[pd.DataFrame, Table]:
             bad += len(reasons)
             first = first or reasons[0]
     if bad:
-        raise InputError(f"{table.path.name}: {first} ({bad} such rows); fix or remove them to train or evaluate "
-                         "on this file.")  # fmt: skip
+        raise InputError(tr(f"{table.path.name}：{first}（共 {bad} 行有此类问题）；请修正或删除这些行后再用此文件训练或评估。",
+                            f"{table.path.name}: {first} ({bad} such rows); fix or remove them to train or evaluate "
+                            "on this file."))  # fmt: skip
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=table.columns, dtype=str)
     return frame, table
 

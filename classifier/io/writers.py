@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io.formats import is_dataset_output, table_format
 from classifier.io.parquet import ParquetFileWriter, write_parquet
 
@@ -41,35 +42,44 @@ def check_output_path(path: str | Path) -> Path:
         return _check_dataset_output(Path(path))
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"Output {path} is a folder: expected a file name such as routed.csv.")
+        raise InputError(tr(f"输出 {path} 是一个文件夹：应为 routed.csv 这样的文件名。",
+                            f"Output {path} is a folder: expected a file name such as routed.csv."))
     table_format(path, writing=True)
     folder = path.parent
-    if not folder.is_dir():
-        found = "a file" if folder.exists() else "nothing"
-        raise InputError(f"Output folder {folder} does not exist (found {found} there): create it first.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"Output folder {folder} is not writable: expected a folder you can create files in.")
+    _check_output_folder(folder)
     if path.exists() and not os.access(path, os.W_OK):
-        raise InputError(f"Output file {path} exists and is read-only: expected a file you may replace.")
+        raise InputError(tr(f"输出文件 {path} 已存在且为只读：应为可以覆盖的文件。",
+                            f"Output file {path} exists and is read-only: expected a file you may replace."))
     return path
 
 
 def _check_dataset_output(path: Path) -> Path:
     folder = path.parent
     if path.exists() and not path.is_dir():
-        raise InputError(f"Output {path} is a file: expected a folder name for a Parquet dataset (or a file name "
-                         "with an extension such as routed.csv).")  # fmt: skip
+        raise InputError(tr(f"输出 {path} 是一个文件：Parquet 数据集应为文件夹名（或用带扩展名的文件名，如 routed.csv）。",
+                            f"Output {path} is a file: expected a folder name for a Parquet dataset (or a file name "
+                            "with an extension such as routed.csv)."))  # fmt: skip
     if path.is_dir():
         others = [p.name for p in path.iterdir() if not PART_NAME.fullmatch(p.name)]
         if others:
-            raise InputError(f"Output folder {path} holds other files ({', '.join(sorted(others)[:3])}): expected a "
-                             "new or empty folder, or a dataset written by complaint-router (it is replaced).")  # fmt: skip
+            listed = ", ".join(sorted(others)[:3])
+            raise InputError(tr(f"输出文件夹 {path} 中有其他文件（{listed}）：应为新的或空的文件夹，"
+                                "或 complaint-router 写出的数据集（会被替换）。",
+                                f"Output folder {path} holds other files ({listed}): expected a "
+                                "new or empty folder, or a dataset written by complaint-router (it is replaced)."))  # fmt: skip
+    _check_output_folder(folder)
+    return path
+
+
+def _check_output_folder(folder: Path) -> None:
+    """The folder an output goes into exists and is writable."""
     if not folder.is_dir():
         found = "a file" if folder.exists() else "nothing"
-        raise InputError(f"Output folder {folder} does not exist (found {found} there): create it first.")
+        raise InputError(tr(f"输出文件夹 {folder} 不存在{'（该路径是一个文件）' if folder.exists() else ''}：请先创建该文件夹。",
+                            f"Output folder {folder} does not exist (found {found} there): create it first."))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise InputError(f"Output folder {folder} is not writable: expected a folder you can create files in.")
-    return path
+        raise InputError(tr(f"输出文件夹 {folder} 不可写：应为可以在其中创建文件的文件夹。",
+                            f"Output folder {folder} is not writable: expected a folder you can create files in."))
 
 
 def temporary_folder(path: Path) -> Path:
@@ -172,7 +182,8 @@ class TableWriter:
             self._sheet = self._workbook.create_sheet("routed")
             self._sheet.append(list(chunk.columns))
         if self._rows + len(chunk) > EXCEL_MAX_ROWS:
-            raise InputError(f"Too many rows for an .xlsx output (limit {EXCEL_MAX_ROWS}): write .csv instead.")
+            raise InputError(tr(f".xlsx 输出的行数超过上限（{EXCEL_MAX_ROWS} 行）：请改为输出 .csv。",
+                                f"Too many rows for an .xlsx output (limit {EXCEL_MAX_ROWS}): write .csv instead."))
         for row in chunk.itertuples(index=False, name=None):
             self._sheet.append([_excel_value(self._sheet, v) for v in row])
         self._rows += len(chunk)
