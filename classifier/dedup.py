@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from classifier.errors import ConfigError, InputError
+from classifier.i18n import tr
 from classifier.io import TableWriter, append_columns, check_output_path
 from classifier.io.columns import ID_COLUMNS, TIME_COLUMNS
 from classifier.message_table import NO_TIME, column, open_messages, parse_times, read_chunks, references
@@ -86,7 +87,8 @@ class NearDuplicateFinder:
 
     def __init__(self, *, threshold: float = THRESHOLD, params: MinHashParams = MinHashParams()):
         if not 0.0 < threshold <= 1.0:
-            raise ConfigError(f"Threshold {threshold} is out of range: expected a similarity in (0, 1].")
+            raise ConfigError(tr(f"阈值 {threshold} 超出范围：应为 (0, 1] 之间的相似度。",
+                                 f"Threshold {threshold} is out of range: expected a similarity in (0, 1]."))
         self.threshold = threshold
         self.params = params
         self.signer = Signer(params)
@@ -140,7 +142,8 @@ def dedup_file(
     table = open_messages(input_path, text_col=text_col)
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
-        raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
+        raise InputError(tr(f"输出文件 {output_path} 就是输入文件：请另取一个文件名（输入文件保持不变）。",
+                            f"Output {output_path} is the input file: expected another file name (the input is kept)."))
     id_name = column(table, ID_COLUMNS, id_col, "id")
     time_name = column(table, TIME_COLUMNS, time_col, "time")
     finder = NearDuplicateFinder(threshold=threshold, params=params)
@@ -193,7 +196,9 @@ def dedup_file(
             writer.write(append_columns(chunk.frame, pd.DataFrame(columns)))
             written += len(chunk.texts)
         if written != n:
-            raise InputError(f"{Path(input_path).name} changed while it was read ({n} rows, then {written}).")
+            name = Path(input_path).name
+            raise InputError(tr(f"{name} 在读取过程中被修改（先读到 {n} 行，后读到 {written} 行）。",
+                                f"{name} changed while it was read ({n} rows, then {written})."))
         if n == 0:
             writer.write(pd.DataFrame(columns=[*table.columns, *DEDUP_COLUMNS], dtype=str))
     sizes = np.bincount(roots, minlength=n) if n else np.zeros(0, dtype=np.int64)
@@ -209,8 +214,6 @@ def dedup_file(
 
 
 def _warnings(summary: DedupSummary) -> list[str]:
-    from classifier.i18n import tr
-
     notes = []
     if summary.time_column is None:
         notes.append(tr("没有时间列：每组最早的留言按文件顺序确定。",

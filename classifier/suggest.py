@@ -31,6 +31,7 @@ import pandas as pd
 from classifier.artifact import RoutingModel, load_model
 from classifier.catalogue import Catalogue
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.io import TableWriter, append_columns, check_output_path, open_table
 from classifier.router import LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, prepare, review_heads, route_batch
 
@@ -128,7 +129,8 @@ def suggest_rows(model: RoutingModel, titles: list, texts: list, n: int, *, seed
     docs, reasons = prepare(titles, texts)
     routable = np.array([r is None for r in reasons], dtype=bool)
     if not routable.any():
-        raise InputError("No routable message in the file (every row lacks a usable text): nothing to suggest.")
+        raise InputError(tr("文件中没有可分派的留言（每行都缺少可用的文本）：无可推荐标注的留言。",
+                            "No routable message in the file (every row lacks a usable text): nothing to suggest."))
     at = np.flatnonzero(routable)
     decided, probs = route_batch(model, [titles[i] for i in at], [texts[i] for i in at])
     good_docs = [docs[i] for i in at]
@@ -181,10 +183,11 @@ def suggest_file(
     """
     start = time.perf_counter()
     if n < 1:
-        raise InputError(f"--n must be at least 1, got {n}.")
+        raise InputError(tr(f"--n 至少为 1，实际为 {n}。", f"--n must be at least 1, got {n}."))
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
-        raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
+        raise InputError(tr(f"输出文件 {output_path} 就是输入文件：请另取一个文件名（输入文件保持不变）。",
+                            f"Output {output_path} is the input file: expected another file name (the input is kept)."))
     frame, titles, texts = read_rows(input_path, text_col, title_col)
     if not isinstance(model, RoutingModel):
         model = load_model(model)

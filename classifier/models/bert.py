@@ -18,6 +18,7 @@ import numpy as np
 
 from classifier.config import TrainConfig
 from classifier.errors import ConfigError, InputError, ModelError
+from classifier.i18n import tr
 from classifier.models.base import Model, encode_labels
 from classifier.models.linear import fit_temperature, softmax
 from classifier.models.torch_utils import (
@@ -74,11 +75,14 @@ class BertModel(Model):
 
         if encoder is None or tokenizer is None:
             if not self.config.base_model:
-                raise ConfigError("A BERT model needs base_model: a Hugging Face id or a local checkpoint folder.")
+                raise ConfigError(tr("BERT 模型需要 base_model：Hugging Face 模型名或本地检查点文件夹。",
+                                     "A BERT model needs base_model: a Hugging Face id or a local checkpoint folder."))
         self.device_ = resolve_device(self.config.device)
         self.tokenizer_ = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(self.config.base_model)
         if self.tokenizer_.pad_token_id is None:
-            raise ModelError(f"The tokenizer of {self.config.base_model} has no padding token; use a BERT-style checkpoint.")
+            raise ModelError(tr(f"{self.config.base_model} 的分词器没有填充符（padding token）；请使用 BERT 类检查点。",
+                                f"The tokenizer of {self.config.base_model} has no padding token; "
+                                "use a BERT-style checkpoint."))
         self.encoder_ = encoder if encoder is not None else AutoModel.from_pretrained(self.config.base_model)
         hidden = self.encoder_.config.hidden_size
         self.labels_ = {head: list(names) for head, names in labels.items()}
@@ -147,7 +151,8 @@ class BertModel(Model):
                 raise ValueError(f"Head {head!r} has {len(column)} labels for {len(docs)} documents.")
             labels[head], codes[head] = encode_labels(column, head=head, missing=IGNORE)
         if not labels:
-            raise InputError("No label columns to train: pass at least one target.")
+            raise InputError(tr("没有可训练的标签列：请至少指定一个训练目标。",
+                                "No label columns to train: pass at least one target."))
         seed_everything(c.seed)
         self.initialise(labels)
         encoded = self.encode(docs)
@@ -273,7 +278,8 @@ class BertModel(Model):
         directory = Path(directory)
         for required in ("encoder", "tokenizer", HEADS_FILE, SPEC_FILE):
             if not (directory / required).exists():
-                raise ModelError(f"BERT model file missing: {directory / required}")
+                raise ModelError(tr(f"BERT 模型缺少文件：{directory / required}",
+                                    f"BERT model file missing: {directory / required}"))
         spec = json.loads((directory / SPEC_FILE).read_text(encoding="utf-8"))
         model = cls(config)
         # a model trained on a GPU still loads where there is none
@@ -286,8 +292,10 @@ class BertModel(Model):
         for head, names in model.labels_.items():
             weight, bias = tensors[f"{head}.weight"], tensors[f"{head}.bias"]
             if weight.shape[0] != len(names):
-                raise ModelError(f"{directory / HEADS_FILE}: head {head!r} has {weight.shape[0]} outputs "
-                                 f"but labels.json lists {len(names)} labels.")  # fmt: skip
+                raise ModelError(tr(f"{directory / HEADS_FILE}：标签列 {head!r} 有 {weight.shape[0]} 个输出，"
+                                    f"但 labels.json 列出 {len(names)} 个标签。",
+                                    f"{directory / HEADS_FILE}: head {head!r} has {weight.shape[0]} outputs "
+                                    f"but labels.json lists {len(names)} labels."))  # fmt: skip
             layer = torch.nn.Linear(weight.shape[1], weight.shape[0])
             layer.load_state_dict({"weight": weight, "bias": bias})
             heads.append(layer)

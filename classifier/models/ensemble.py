@@ -16,6 +16,7 @@ import numpy as np
 
 from classifier.config import TrainConfig
 from classifier.errors import ModelError
+from classifier.i18n import tr
 from classifier.models.base import Model
 
 WEIGHT_GRID = tuple(round(0.1 * i, 1) for i in range(11))
@@ -49,10 +50,12 @@ class EnsembleModel(Model):
     def _attach(self, linear, bert) -> EnsembleModel:
         self.linear_, self.bert_ = _part(linear), _part(bert)
         if getattr(self.linear_, "kind", None) != "linear" or getattr(self.bert_, "kind", None) != "bert":
-            raise ModelError(
-                f"An ensemble needs a linear and a BERT model; got {getattr(self.linear_, 'kind', '?')!r} "
-                f"and {getattr(self.bert_, 'kind', '?')!r}: check --linear-model and --bert-model."
-            )
+            linear, bert = getattr(self.linear_, "kind", "?"), getattr(self.bert_, "kind", "?")
+            raise ModelError(tr(
+                f"集成模型需要一个线性模型和一个 BERT 模型；实际为 {linear!r} 和 {bert!r}：请检查 --linear-model 和 --bert-model。",
+                f"An ensemble needs a linear and a BERT model; got {linear!r} and {bert!r}: "
+                "check --linear-model and --bert-model.",
+            ))
         self.part_configs_ = {name: part.config.to_dict() for name, part in zip(PARTS, (self.linear_, self.bert_))}
         self._align()
         self.weights_ = {head: 0.5 for head in self.shared_heads}
@@ -142,7 +145,8 @@ class EnsembleModel(Model):
 
         directory = Path(directory)
         if not (directory / SPEC_FILE).exists():
-            raise ModelError(f"Ensemble model file missing: {directory / SPEC_FILE}")
+            raise ModelError(tr(f"集成模型缺少文件：{directory / SPEC_FILE}",
+                                f"Ensemble model file missing: {directory / SPEC_FILE}"))
         spec = json.loads((directory / SPEC_FILE).read_text(encoding="utf-8"))
         parts = {}
         for name in PARTS:
@@ -153,7 +157,8 @@ class EnsembleModel(Model):
         model.part_configs_ = {name: spec["parts"][name]["config"] for name in PARTS}
         model._align()
         if model.labels_ != {head: list(names) for head, names in labels.items()}:
-            raise ModelError(f"{directory / SPEC_FILE}: the sub-models' labels do not match labels.json.")
+            raise ModelError(tr(f"{directory / SPEC_FILE}：子模型的标签与 labels.json 不一致。",
+                                f"{directory / SPEC_FILE}: the sub-models' labels do not match labels.json."))
         model.weights_ = {head: float(w) for head, w in spec["weights"].items()}
         model.validation_accuracy_ = spec.get("validation_accuracy", {})
         return model

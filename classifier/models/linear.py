@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from classifier.config import TrainConfig
 from classifier.errors import InputError
+from classifier.i18n import tr
 from classifier.features import NgramVectorizer, TextFeatures
 from classifier.models.base import Model, encode_labels
 
@@ -165,20 +166,22 @@ class LinearModel(Model):
         X = self.features_.fit_transform(docs, vocabulary_docs)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if weights is not None and (weights.shape != (X.shape[0],) or not np.all(weights > 0)):
-            raise InputError(f"sample_weight needs one positive number per document ({X.shape[0]}); got shape {weights.shape}.")
+            raise InputError(tr(f"sample_weight 应为每条文档一个正数（共 {X.shape[0]} 条）；实际形状为 {weights.shape}。",
+                                f"sample_weight needs one positive number per document ({X.shape[0]}); "
+                                f"got shape {weights.shape}."))
         self.heads_ = {}
         for head, labels in targets.items():
             labels = np.asarray(labels, dtype=object)
             rows = np.flatnonzero(labels != "")
             if rows.size == 0:
-                raise InputError(f"Head {head!r} has no labelled rows.")
+                raise InputError(tr(f"标签列 {head!r} 没有已标注的行。", f"Head {head!r} has no labelled rows."))
             try:
                 self.heads_[head] = LinearHead(
                     C=c.C, class_weight=c.class_weight, calibration_folds=c.calibration_folds,
                     imbalance_share=c.imbalance_share, seed=c.seed,
                 ).fit(X[rows], labels[rows], None if weights is None else weights[rows])
             except InputError as error:
-                raise InputError(f"Head {head!r}: {error}") from None
+                raise InputError(tr(f"标签列 {head!r}：{error}", f"Head {head!r}: {error}")) from None
         self._stack()
         return self
 

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from classifier.errors import ConfigError, MissingDependencyError
+from classifier.i18n import tr
 
-INSTALL_HINT = 'BERT models need torch and transformers: pip install torch==2.13.0 && pip install "complaint-router[bert]"'
+INSTALL_COMMAND = 'pip install torch==2.13.0 && pip install "complaint-router[bert]"'
+INSTALL_HINT = f"BERT models need torch and transformers: {INSTALL_COMMAND}"
 MAX_GRAD_NORM = 1.0
 IGNORE = -100
 """Label of a position or row that no loss is computed for."""
@@ -23,7 +25,8 @@ def require_torch():
         import torch
         from transformers.utils import logging as transformers_logging
     except ImportError as error:
-        raise MissingDependencyError(f"{INSTALL_HINT} ({error})") from None
+        raise MissingDependencyError(tr(f"BERT 模型需要 torch 和 transformers：{INSTALL_COMMAND}（{error}）",
+                                        f"{INSTALL_HINT} ({error})")) from None
     transformers_logging.set_verbosity_error()  # no load reports or progress bars on a screener's terminal
     transformers_logging.disable_progress_bar()
     try:
@@ -37,7 +40,8 @@ def require_torch():
 def resolve_device(name: str):
     torch = require_torch()
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu or auto.")
+        raise ConfigError(tr("指定了 device 'cuda'，但没有可用的 CUDA GPU；请改用 --device cpu 或 auto。",
+                             "device 'cuda' was asked for but no CUDA GPU is available; use --device cpu or auto."))
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)

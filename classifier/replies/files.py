@@ -67,8 +67,10 @@ def read_replies(path: str | Path, *, text_col=None, title_col=None, reply_col=N
     found = lambda wanted, names, what: find_column(table.columns, wanted, names, what)  # noqa: E731
     reply = found(reply_col, REPLY_COLUMNS, "reply")
     if reply is None:
-        raise InputError(f"No reply column in {Path(path).name}: expected one named {', '.join(REPLY_COLUMNS[:5])} … "
-                         f"or given with --reply-col; found {table.columns[:20]}.")  # fmt: skip
+        name, expected = Path(path).name, ", ".join(REPLY_COLUMNS[:5])
+        raise InputError(tr(f"{name} 中没有答复列：应有名为 {expected} … 的列或用 --reply-col 指定；实际列为 {table.columns[:20]}。",
+                            f"No reply column in {name}: expected one named {expected} … "
+                            f"or given with --reply-col; found {table.columns[:20]}."))  # fmt: skip
     columns = Columns(table.text_col, table.title_col, reply, found(time_col, TIME_COLUMNS, "time"),
                       found(reply_time_col, REPLY_TIME_COLUMNS, "reply time"),
                       found(department_col, DEPARTMENT_COLUMNS, "department"))  # fmt: skip
@@ -134,7 +136,8 @@ def check_replies(
     table, cols = read_replies(input_path, **columns)
     check_output_path(output_path)
     if Path(output_path).exists() and Path(output_path).resolve() == Path(input_path).resolve():
-        raise InputError(f"Output {output_path} is the input file: expected another file name (the input is kept).")
+        raise InputError(tr(f"输出文件 {output_path} 就是输入文件：请另取一个文件名（输入文件保持不变）。",
+                            f"Output {output_path} is the input file: expected another file name (the input is kept)."))
     if catalogue is None:
         from classifier.data import catalogue_path
 

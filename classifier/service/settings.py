@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from classifier.errors import InputError
+from classifier.i18n import tr
 
 SETTINGS_VARIABLE = "COMPLAINT_ROUTER_SERVE_SETTINGS"
 """Environment variable naming the settings file that uvicorn worker processes build their app from."""
@@ -37,9 +38,11 @@ class ServiceSettings:
     def __post_init__(self) -> None:
         for name in ("max_messages", "max_bytes", "batch_messages", "workers"):
             if getattr(self, name) < 1:
-                raise InputError(f"{name} must be at least 1, got {getattr(self, name)}.")
+                value = getattr(self, name)
+                raise InputError(tr(f"{name} 至少为 1，实际为 {value}。", f"{name} must be at least 1, got {value}."))
         if self.explain_terms < 0:
-            raise InputError(f"explain_terms must be 0 or more, got {self.explain_terms}.")
+            raise InputError(tr(f"explain_terms 应不小于 0，实际为 {self.explain_terms}。",
+                                f"explain_terms must be 0 or more, got {self.explain_terms}."))
 
     def read_token(self) -> str | None:
         """The bearer token from ``token_file`` (surrounding whitespace removed), or None without a file."""
@@ -48,9 +51,11 @@ class ServiceSettings:
         try:
             token = Path(self.token_file).read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"Cannot read the token file {self.token_file}: {error}") from None
+            raise InputError(tr(f"无法读取令牌文件 {self.token_file}：{error}",
+                                f"Cannot read the token file {self.token_file}: {error}")) from None
         if not token:
-            raise InputError(f"Token file {self.token_file} is empty: expected one line holding the token.")
+            raise InputError(tr(f"令牌文件 {self.token_file} 为空：应有一行令牌。",
+                                f"Token file {self.token_file} is empty: expected one line holding the token."))
         return token
 
 
