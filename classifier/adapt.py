@@ -116,9 +116,9 @@ def check_labels(frame: pd.DataFrame, model: RoutingModel, allow_new_labels: boo
             unknown[head] = new
     if unknown and not allow_new_labels:
         semicolon, colon, comma = tr("；", "; "), tr("：", ": "), tr("、", ", ")
-        counted = lambda label, n: tr(f"{label}（{n} 行）", f"{label} ({n} rows)")
+        rows = tr("{label}（{n} 行）", "{label} ({n} rows)")
         listed = semicolon.join(
-            f"{head}{colon}" + comma.join(counted(label, int(frame[head].eq(label).sum())) for label in labels)
+            f"{head}{colon}" + comma.join(rows.format(label=label, n=int(frame[head].eq(label).sum())) for label in labels)
             for head, labels in unknown.items()
         )
         known = semicolon.join(f"{head}{colon}{comma.join(model.labels[head])}" for head in unknown)
