@@ -37,10 +37,12 @@ _language_from_argv(sys.argv)
 from classifier.artifact import default_model_path, load_model  # noqa: E402  (after the language is set)
 from classifier.config import TrainConfig  # noqa: E402
 from classifier.errors import UserError  # noqa: E402
+from classifier.usage_errors import OneLineUsageGroup  # noqa: E402
 
 DEBUG_VARIABLE = "COMPLAINT_ROUTER_DEBUG"
 
 app = typer.Typer(
+    cls=OneLineUsageGroup,
     name="complaint-router",
     help=tr("政务服务热线留言的筛查与分派（12345、市长信箱、媒体、留言板、信访）。",
             "Screen and route citizen messages for government service hotlines."),  # fmt: skip
@@ -256,7 +258,11 @@ def prediction_lines(result: dict, heads: list[str]) -> list[str]:
 
     lines = []
     for head in sorted(heads, key=lambda h: (h not in ("screening", "department"), h != "screening")):
-        lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({result.get(f'{head}_confidence', '')})")
+        confidence = result.get(f"{head}_confidence", "")
+        note = ""
+        if head == "urgent" and result.get(head) == "是" and isinstance(confidence, float) and confidence < 0.5:
+            note = tr("，从严标记，请核实", "; flagged to be safe: please check")
+        lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({confidence}{note})")
         others = result.get("department_top3", "").split("|")[1:] if head == "department" else []
         if others:
             lines.append(tr("其他候选：", "alternatives: ") + ", ".join(o.replace(":", " ") for o in others))
@@ -627,9 +633,9 @@ def suggest(
 @app.command()
 @user_errors
 def adapt(
-    model: Annotated[Path, typer.Option("--model", "-m", help=tr("原模型目录（不会被修改）", "The old model folder (left untouched)."))],
     data: Annotated[Path, typer.Option("--data", help=tr("新城市的标注文件（如填好的 suggest 输出）", "The city's labelled file (e.g. a filled-in suggest output)."))],
     out: Annotated[Path, typer.Option("--out", help=tr("写出新模型的目录", "Folder for the new model."))],
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help=tr("原模型目录（不会被修改；默认：随软件发布的模型）", "The old model folder (left untouched; default: the shipped model)."))] = None,
     weight: Annotated[float, typer.Option("--weight", help=tr("每条新标注相当于多少条原训练数据", "How many old training rows one labelled row weighs."))] = 5.0,
     allow_new_labels: Annotated[bool, typer.Option("--allow-new-labels", help=tr("允许模型没有的标签（作为新类别）", "Accept labels the model lacks, as new classes."))] = False,
     text_col: TextColOption = None,
@@ -639,7 +645,7 @@ def adapt(
     """用原模型的训练数据加上新城市的标注（加权）训练新模型，输出验证结果；原模型保持不变。"""
     from classifier.adapt import adapt_file
 
-    result = adapt_file(model, data, out, text_col=text_col, title_col=title_col, weight=weight,
+    result = adapt_file(model or default_model_path(), data, out, text_col=text_col, title_col=title_col, weight=weight,
                         allow_new_labels=allow_new_labels, catalogue=_catalogue(catalogue),
                         progress=lambda message: typer.echo(message, err=True))  # fmt: skip
     for warning in result.warnings:
@@ -657,6 +663,10 @@ def adapt(
             typer.echo(tr(f"  新城市验证留言（{after['n']} 条）{head} 准确率：原模型 {before['accuracy']} → 新模型 {after['accuracy']}",
                           f"  the city's validation rows ({after['n']}), {head} accuracy: old model {before['accuracy']} -> "
                           f"new model {after['accuracy']}"))  # fmt: skip
+        else:
+            typer.echo(tr(f"  {head}：新城市的标注行没有落入验证集（行数太少），无法比较新旧模型。",
+                          f"  {head}: none of the city's labelled rows fell in the validation split (too few rows); "
+                          "the old and new model cannot be compared."))  # fmt: skip
 
 
 if __name__ == "__main__":

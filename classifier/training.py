@@ -144,34 +144,58 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
     return thresholds
 
 
-def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float) -> dict | None:
+def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float,
+                 extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict | None:
     """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
-    that, with the lexicon, reaches ``recall`` of 是 on the validation rows (recall is favoured: a missed
-    emergency costs more than a false alarm), but not under ``URGENT_MIN_THRESHOLD``; the recall and precision of
-    是 and the share of messages flagged 是 on those rows are recorded with it."""
+    that, with the lexicon, reaches ``recall`` of 是 (recall is favoured: a missed emergency costs more than a
+    false alarm), but not under ``URGENT_MIN_THRESHOLD``.
+
+    The threshold and the lexicon's precision are chosen on the validation rows together with ``extra`` rows
+    (probability of 是, is 是, lexicon hit): the training messages' out-of-fold probabilities, when the model kind
+    has them, which hold several times as many 是 as the validation rows and steady the choice. The recall and
+    precision of 是 and the share of messages flagged 是 are measured on the validation rows alone."""
     if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
         return None
     gold = truth[URGENT].to_numpy(dtype=object)
     rows = np.flatnonzero(gold != "")
     positive = gold[rows] == URGENT_YES
     danger = danger_hits([docs[i] for i in rows])
-    precision = float(positive[danger].mean()) if danger.any() else None
     p_yes = probs[URGENT][rows, labels[URGENT].index(URGENT_YES)]
+    every_p, every_positive, every_danger = p_yes, positive, danger
+    if extra is not None:
+        every_p, every_positive, every_danger = (np.concatenate(pair) for pair in zip((p_yes, positive, danger), extra))
+    precision = float(every_positive[every_danger].mean()) if every_danger.any() else None
     threshold = 0.5
-    if positive.any():
-        for candidate in np.unique(np.round(p_yes, 4))[::-1]:
+    if every_positive.any():
+        for candidate in np.unique(np.round(every_p, 4))[::-1]:
             threshold = float(candidate)
-            if ((p_yes >= candidate) | danger)[positive].mean() >= recall:
+            if ((every_p >= candidate) | every_danger)[every_positive].mean() >= recall:
                 break
     threshold = min(max(threshold, URGENT_MIN_THRESHOLD), 0.5)
     flagged = (p_yes >= threshold) | danger
     return {
         "threshold": round(threshold, 4),
         "lexicon_precision": None if precision is None else round(precision, 4),
+        "chosen_on": {"rows": len(every_p), "urgent": int(every_positive.sum()),
+                      "recall": round(float(((every_p >= threshold) | every_danger)[every_positive].mean()), 4)
+                      if every_positive.any() else None},
         "validation_recall": round(float(flagged[positive].mean()), 4) if positive.any() else None,
         "validation_precision": round(float(positive[flagged].mean()), 4) if flagged.any() else None,
         "validation_flagged_share": round(float(flagged.mean()), 4) if len(flagged) else None,
     }
+
+
+def _out_of_fold_urgent(model, docs: list[str], targets: dict, messages: int):
+    """Probability of 是, is 是 and lexicon hit of the first ``messages`` fitted documents (the messages, not
+    their title rows) from the model's out-of-fold probabilities of ``urgent``; None when it has none."""
+    found = model.cross_validated_proba(URGENT) if URGENT in targets else None
+    if found is None or URGENT_YES not in model.labels[URGENT]:
+        return None
+    rows, proba = found
+    keep = rows < messages
+    rows, proba = rows[keep], proba[keep]
+    gold = np.asarray(targets[URGENT], dtype=object)[rows]
+    return proba[:, model.labels[URGENT].index(URGENT_YES)], gold == URGENT_YES, danger_hits([docs[i] for i in rows])
 
 
 def _calibration_curve(decided: pd.DataFrame, truth: pd.DataFrame) -> dict | None:
@@ -208,9 +232,10 @@ def score_rows(model, docs: list[str], truth: pd.DataFrame, rules: dict, catalog
     return score_decisions(decided, probs, truth, model.labels)["heads"]
 
 
-def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None):
+def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None,
+                   urgent_evidence: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """Rules (keyword, catalogue-similarity and cue weights, urgent rule), review thresholds and metrics from
-    validation rows.
+    validation rows (``urgent_evidence``: more rows for the urgent rule, see ``_urgent_rule``).
 
     The decisions are made by the router itself (``classifier.router.decide``), with the candidate rules.
     """
@@ -225,7 +250,7 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     if "screening" in labels:
         cue_weights = [config.cue_weight] if config.cue_weight is not None else list(CUE_WEIGHTS)
     rules: dict = {}
-    urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall)
+    urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall, urgent_evidence)
     if urgent is not None:
         rules["urgent"] = urgent
     best = None
@@ -309,7 +334,8 @@ def train(
     fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, train_rows, weights)
     model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
     metrics, thresholds, rules = tune_and_score(
-        model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue
+        model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue,
+        urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
     )
     for head, m in metrics.items():
         progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")

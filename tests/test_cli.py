@@ -177,3 +177,13 @@ def test_train_options_come_from_the_config():
     shown = runner.invoke(app, ["train", "--help"], terminal_width=200).stdout
     for f in fields(TrainConfig):
         assert (f.metadata.get("flag") or "--" + f.name.replace("_", "-")) in shown
+
+
+def test_predict_says_when_urgent_is_flagged_to_be_safe(monkeypatch):
+    from classifier.cli import prediction_lines
+
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    base = {"needs_review": False, "urgent_confidence": 0.04}
+    assert "紧急：是 (0.04，从严标记，请核实)" in prediction_lines({**base, "urgent": "是"}, ["urgent"])
+    assert "紧急：是 (0.97)" in prediction_lines({**base, "urgent": "是", "urgent_confidence": 0.97}, ["urgent"])
+    assert "紧急：否 (0.04)" in prediction_lines({**base, "urgent": "否"}, ["urgent"])

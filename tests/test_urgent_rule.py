@@ -14,10 +14,10 @@ from classifier.training import URGENT_MIN_THRESHOLD, _urgent_rule
 LABELS = {"urgent": ["否", "是"]}
 
 
-def _rule(p_yes: list[float], gold: list[str], docs: list[str] | None = None, recall: float = 0.9) -> dict:
+def _rule(p_yes: list[float], gold: list[str], docs: list[str] | None = None, recall: float = 0.9, extra=None) -> dict:
     p = np.array(p_yes)
     docs = docs or ["普通来信"] * len(p)
-    return _urgent_rule({"urgent": np.column_stack([1 - p, p])}, LABELS, docs, pd.DataFrame({"urgent": gold}), recall)
+    return _urgent_rule({"urgent": np.column_stack([1 - p, p])}, LABELS, docs, pd.DataFrame({"urgent": gold}), recall, extra)
 
 
 def test_threshold_is_the_highest_that_reaches_the_target_recall():
@@ -39,8 +39,39 @@ def test_a_lexicon_hit_counts_towards_recall_and_the_threshold_stays_between_flo
     rule = _rule([0.8, 0.001, 0.0001, 0.0001], ["是", "是", "否", "否"], docs)
     assert rule["threshold"] == 0.5 and rule["validation_recall"] == 1.0  # the gas leak is caught by the lexicon
     assert rule["lexicon_precision"] == 1.0
-    rule = _rule([0.001, 0.0001, 0.0001, 0.0001], ["是", "否", "否", "否"])
+    rule = _rule([0.0005, 0.0001, 0.0001, 0.0001], ["是", "否", "否", "否"])
     assert rule["threshold"] == URGENT_MIN_THRESHOLD and rule["validation_recall"] == 0.0
+
+
+def test_out_of_fold_rows_steady_the_threshold_but_the_figures_are_the_validation_rows_own():
+    p_yes, gold = [0.9, 0.6, 0.2, 0.1], ["是", "是", "否", "否"]
+    alone = _rule(p_yes, gold, recall=0.9)
+    assert alone["threshold"] == 0.5 and alone["chosen_on"] == {"rows": 4, "urgent": 2, "recall": 1.0}  # both 是 above 0.5
+    # ten training messages out of fold: 是 at 0.3 and 0.05 besides three high ones
+    extra = (np.array([0.95, 0.9, 0.8, 0.3, 0.05, 0.2, 0.1, 0.04, 0.02, 0.01]),
+             np.array([True, True, True, True, True, False, False, False, False, False]), np.zeros(10, dtype=bool))
+    pooled = _rule(p_yes, gold, recall=0.9, extra=extra)
+    assert pooled["threshold"] == 0.05 and pooled["chosen_on"] == {"rows": 14, "urgent": 7, "recall": 1.0}
+    assert pooled["validation_recall"] == 1.0 and pooled["validation_flagged_share"] == 1.0  # 4 validation rows
+
+
+def test_the_linear_model_keeps_out_of_fold_probabilities_of_its_training_rows_in_memory_only(tiny_model_dir):
+    from classifier.artifact import load_model
+    from classifier.models.linear import LinearModel
+    from classifier.router import prepare
+    from conftest import tiny_config, tiny_frame
+
+    frame = tiny_frame()
+    docs, _ = prepare(frame["title"].tolist(), frame["text"].tolist())
+    department = frame["department"].to_numpy(dtype=object)
+    department[0] = ""
+    model = LinearModel(tiny_config()).fit(docs, {"department": department})
+    rows, proba = model.cross_validated_proba("department")
+    assert rows.tolist() == list(range(1, len(docs)))  # the labelled rows only
+    assert proba.shape == (len(docs) - 1, len(model.labels["department"]))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    assert model.cross_validated_proba("urgent") is None
+    assert load_model(tiny_model_dir).model.cross_validated_proba("department") is None
 
 
 def test_the_shipped_model_reaches_the_target_recall_of_urgent_on_its_validation_rows():

@@ -64,6 +64,11 @@ class Model:
         """Terms of ``doc`` that pushed ``head`` towards ``label`` (term, contribution); none by default."""
         return []
 
+    def cross_validated_proba(self, head: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Out-of-fold probabilities of ``head`` for the documents ``fit`` saw, when the kind computes them while
+        fitting (row indices into those documents, probabilities); kept in memory only. None by default."""
+        return None
+
 
 def encode_labels(column: Sequence[str], *, head: str | None = None, missing: int = -1) -> tuple[list[str], np.ndarray]:
     """Sorted labels of one head and the label index of every row (``missing`` where the label is ``""``).

@@ -109,6 +109,7 @@ class LinearHead:
         self.imbalanced_ = counts.max() >= self.imbalance_share * len(codes)
         self.offsets_ = np.zeros(len(self.classes_))
         self.temperature_ = 1.0
+        self.cross_validated_ = None
         folds = min(self.calibration_folds, int(counts.max()))
         if folds >= 2:
             from sklearn.model_selection import StratifiedKFold
@@ -126,6 +127,7 @@ class LinearHead:
             if self.imbalanced_:
                 self.offsets_ = tune_offsets(scores, codes, fixed=int(counts.argmax()))
             self.temperature_ = fit_temperature(scores + self.offsets_, codes)
+            self.cross_validated_ = softmax((scores + self.offsets_) / self.temperature_)
         svm = self._svm().fit(X, codes, sample_weight=sample_weight)
         coef = svm.coef_ if len(self.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]]) / 2
         intercept = svm.intercept_ if len(self.classes_) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]]) / 2
@@ -169,7 +171,7 @@ class LinearModel(Model):
             raise InputError(tr(f"sample_weight 应为每条文档一个正数（共 {X.shape[0]} 条）；实际形状为 {weights.shape}。",
                                 f"sample_weight needs one positive number per document ({X.shape[0]}); "
                                 f"got shape {weights.shape}."))
-        self.heads_ = {}
+        self.heads_, self._fitted_rows = {}, {}
         for head, labels in targets.items():
             labels = np.asarray(labels, dtype=object)
             rows = np.flatnonzero(labels != "")
@@ -180,10 +182,19 @@ class LinearModel(Model):
                     C=c.C, class_weight=c.class_weight, calibration_folds=c.calibration_folds,
                     imbalance_share=c.imbalance_share, seed=c.seed,
                 ).fit(X[rows], labels[rows], None if weights is None else weights[rows])
+                self._fitted_rows[head] = rows
             except InputError as error:
                 raise InputError(tr(f"标签列 {head!r}：{error}", f"Head {head!r}: {error}")) from None
         self._stack()
         return self
+
+    def cross_validated_proba(self, head: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The calibration folds' probabilities of ``head`` for the labelled documents ``fit`` saw (stratified
+        folds, not grouped by near-copy); None after ``load`` or with fewer than two folds."""
+        fitted = getattr(self, "_fitted_rows", {})
+        if head not in fitted or self.heads_[head].cross_validated_ is None:
+            return None
+        return fitted[head], self.heads_[head].cross_validated_
 
     def _stack(self) -> None:
         self._weights = np.vstack([h.coef_ for h in self.heads_.values()]).T.copy()
