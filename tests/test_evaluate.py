@@ -62,3 +62,22 @@ def test_report_has_calibration_table_and_plots(tiny_model, frame, tmp_path):
     for name in ("reliability.png", "review_coverage.png"):
         assert (tmp_path / "r" / name).stat().st_size > 1000
     assert "review" in json.loads((tmp_path / "r" / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_missing_label_columns_names_the_files_own_columns(tiny_model_dir, tmp_path, monkeypatch):
+    """The message lists the columns as the file has them, not the renamed ones, and the label columns looked for."""
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    path = tmp_path / "tickets.csv"
+    pd.DataFrame({"工单编号": ["T1"], "来电内容": ["小区电梯坏了一个月没人修"], "标题": ["电梯故障"]}).to_csv(path, index=False)
+    args = ["evaluate", "--data", str(path), "--model", str(tiny_model_dir)]
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "'工单编号', '来电内容', '标题'" in result.output and "'channel'" not in result.output
+    assert "tickets.csv" in result.output and all(h in result.output for h in ("screening", "department", "topic"))
+    result = CliRunner().invoke(app, ["--lang", "en", *args])
+    assert result.exit_code == 2 and "'channel'" not in result.output
+    assert "tickets.csv has none of the model's label columns" in result.output and "'来电内容'" in result.output
