@@ -70,7 +70,15 @@ def to_schema(frame: pd.DataFrame, *, text_col: str, title_col: str | None, sour
 def load_messages(path: str | Path, *, text_col: str | None = None, title_col: str | None = None) -> pd.DataFrame:
     """Read any supported table (bundled or a user's) into the message schema."""
     frame, table = read_table(path, text_col=text_col, title_col=title_col)  # a row that cannot be read fails it
-    return to_schema(frame, text_col=table.text_col, title_col=table.title_col, source=Path(path).stem)
+    out = to_schema(frame, text_col=table.text_col, title_col=table.title_col, source=Path(path).stem)
+    out.attrs.update(source_name=Path(path).name, source_columns=list(table.columns))
+    return out
+
+
+def source_columns(frame: pd.DataFrame) -> tuple[str | None, list[str]]:
+    """The file name and the file's own column names of a table read by ``load_messages`` (for messages to the
+    user: the schema renames the text and title columns); ``(None, its columns)`` for any other table."""
+    return frame.attrs.get("source_name"), list(frame.attrs.get("source_columns", frame.columns))
 
 
 def load_bundled(name: str) -> pd.DataFrame:

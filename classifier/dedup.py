@@ -6,7 +6,9 @@ matching rows (union-find). Across chunks it holds only the band table, one pare
 and the ids; shingle sets wait in a temporary file, never the texts. The second pass reads the input again and
 writes it with ``duplicate_group`` (the reference of the group's earliest message), ``duplicate_of`` (the same,
 empty for the earliest message and for messages without a duplicate), ``similarity`` (of the row to that earliest
-message) and ``dedup_status`` (``ok``, ``empty text`` or ``error: <why the row could not be read>``).
+message) and ``dedup_status`` (``ok``, ``empty text``, ``error: <why the row could not be read>`` or, for a text
+with nothing readable, route's reason: ``error: no readable text`` for HTML/CSS remnants, see ``router.check_text``;
+such rows are never grouped).
 
 The earliest message of a group is the one with the earliest time, then the first in the file. A message's
 reference is its id (column ``id``, ``编号``, ``工单编号`` …, else its 1-based row number); an id that is empty or
@@ -29,6 +31,7 @@ from classifier.io.columns import ID_COLUMNS, TIME_COLUMNS
 from classifier.message_table import NO_TIME, column, open_messages, parse_times, read_chunks, references
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, ShingleSpill, Signer, candidates, canonical
 from classifier.minhash import first_occurrences, shingle_sets, similarity
+from classifier.router import check_text
 
 DEDUP_COLUMNS = ("duplicate_group", "duplicate_of", "similarity", "dedup_status")
 
@@ -43,6 +46,8 @@ class DedupSummary:
     """Rows with a ``duplicate_of``."""
     empty_texts: int
     read_errors: int
+    unreadable_texts: int
+    """Rows whose text route would not read (markup remnants, only digits or symbols): never grouped."""
     id_column: str | None
     time_column: str | None
     unparseable_times: int
@@ -150,18 +155,19 @@ def dedup_file(
     ids: list[str] = []
     times: list[np.ndarray] = []
     status: list[str] = []
-    unparseable = 0
+    unparseable = read_errors = 0
     try:
         for chunk in read_chunks(table, chunk_size):
-            finder.add(chunk.texts)
+            statuses = [_status(t, e) for t, e in zip(chunk.texts, chunk.errors)]
+            finder.add([t if s == "ok" else "" for t, s in zip(chunk.texts, statuses)])
             rows = range(chunk.first_row + 1, chunk.first_row + len(chunk.texts) + 1)
             ids.extend(chunk.frame[id_name].str.strip().tolist() if id_name else map(str, rows))
             if time_name:
                 parsed = parse_times(chunk.frame[time_name])
                 unparseable += int(((parsed == NO_TIME) & chunk.frame[time_name].str.strip().ne("").to_numpy()).sum())
                 times.append(parsed)
-            status.extend(f"error: {e}" if e else ("ok" if t.strip() else "empty text")
-                          for t, e in zip(chunk.texts, chunk.errors))  # fmt: skip
+            status.extend(statuses)
+            read_errors += sum(1 for e in chunk.errors if e)
         n = finder.rows
         order_time = np.concatenate(times) if times else np.full(n, NO_TIME, dtype=np.int64)
         roots = finder.groups.roots()
@@ -205,12 +211,23 @@ def dedup_file(
     ambiguous = sum(1 for r, i in zip(refs, ids) if r != i)
     summary = DedupSummary(
         output=Path(output_path), rows=n, groups=int((sizes > 1).sum()), duplicates=int((earliest != rows).sum()),
-        empty_texts=status.count("empty text"), read_errors=sum(s.startswith("error") for s in status),
+        empty_texts=status.count("empty text"), read_errors=read_errors,
+        unreadable_texts=sum(s.startswith("error") for s in status) - read_errors,
         id_column=id_name, time_column=time_name, unparseable_times=unparseable, ambiguous_ids=ambiguous,
         threshold=threshold, seconds=round(time.perf_counter() - start, 3),
     )  # fmt: skip
     summary.warnings = _warnings(summary)
     return summary
+
+
+def _status(text: str, error: str) -> str:
+    """``dedup_status`` of a row: its read error, ``empty text``, route's reason for a text it cannot read, or ok."""
+    if error:
+        return f"error: {error}"
+    if not text.strip():
+        return "empty text"
+    reason = check_text("", text)
+    return f"error: {reason}" if reason else "ok"
 
 
 def _warnings(summary: DedupSummary) -> list[str]:
@@ -230,4 +247,9 @@ def _warnings(summary: DedupSummary) -> list[str]:
     if summary.read_errors:
         notes.append(tr(f"{summary.read_errors} 行无法读取（已保留，dedup_status 写明原因）。",
                         f"{summary.read_errors} rows could not be read (kept; dedup_status says why)."))  # fmt: skip
+    if summary.unreadable_texts:
+        notes.append(tr(f"{summary.unreadable_texts} 行没有可读的文字（如只有网页代码残留、数字或符号）：已保留，不参与查重，"
+                        "dedup_status 写明原因（与 route 相同）。",
+                        f"{summary.unreadable_texts} rows have no readable text (such as only web-page code remnants, "
+                        "digits or symbols): kept, never grouped; dedup_status says why (as route does)."))  # fmt: skip
     return notes

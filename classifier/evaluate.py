@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from classifier.data import source_columns
 from classifier.errors import InputError
 from classifier.i18n import tr
+from classifier.io.columns import show
 from classifier.plotting import pyplot
 from classifier.router import (
     INVALID, NO_DEPARTMENT, is_garbage, prepare, review_values, route_batch, threshold_of,
@@ -144,9 +146,12 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
     """
     shared = [h for h in model.labels if h in frame]
     if not shared:
+        name, columns = source_columns(frame)
         raise InputError(tr(
-            f"数据中没有模型的任何标签列 {list(model.labels)}；实际的列为 {list(frame.columns)}。",
-            f"The data has none of the model's label columns {list(model.labels)}; found columns {list(frame.columns)}.",
+            f"{name or '数据'} 中没有模型的任何标签列：应至少有一列名为 {list(model.labels)} 之一（标注列名须与之相同）；"
+            f"文件的列为 {show(columns)}。",
+            f"{name or 'The data'} has none of the model's label columns: expected at least one column named one of "
+            f"{list(model.labels)}; found columns {show(columns)}.",
         ))
     titles, texts = frame["title"].tolist(), frame["text"].tolist()
     decided, probs = route_batch(model, titles, texts)
@@ -196,7 +201,7 @@ def summary_markdown(result: dict) -> str:
 
 def calibration_markdown(result: dict) -> str:
     """One row per head: rows scored, ECE, mean confidence and accuracy."""
-    lines = [tr("| 头 | 行数 | ECE | 平均置信度 | 准确率 |", "| head | n | ECE | mean confidence | accuracy |"),
+    lines = [tr("| 标签列 | 行数 | ECE | 平均置信度 | 准确率 |", "| head | n | ECE | mean confidence | accuracy |"),
              "| --- | --- | --- | --- | --- |"]  # fmt: skip
     for head, m in result["heads"].items():
         if m.get("ece") is None:
@@ -208,19 +213,49 @@ def calibration_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _own_thresholds(thresholds: dict) -> str:
+    """The model's review thresholds in words: each head's number, or its default when it has one per label."""
+    parts = []
+    for head, value in thresholds.items():
+        if isinstance(value, dict):
+            parts.append(tr(f"{head} 默认 {value.get('', 0.0)}", f"{head} default {value.get('', 0.0)}"))
+        else:
+            parts.append(f"{head} {value}")
+    own = tr("，", ", ").join(parts)
+    if any(isinstance(v, dict) for v in thresholds.values()):
+        own += tr("（按标签见下表）", " (per label: see the table below)")
+    return tr(f"模型自身：{own}", f"model's own: {own}")
+
+
+def _label_thresholds_markdown(thresholds: dict) -> list[str]:
+    """A table of the per-label review thresholds (the key ``""`` is the default of the labels not listed)."""
+    per_label = {head: value for head, value in thresholds.items() if isinstance(value, dict)}
+    if not per_label:
+        return []
+    default = tr("其他标签（默认）", "other labels (default)")
+    lines = [tr("模型自身的复核阈值，按预测的标签（置信度低于阈值的消息需人工复核）：",
+                "The model's own review thresholds per predicted label (a message below its threshold is reviewed):"),
+             "", tr("| 标签列 | 标签 | 阈值 |", "| head | label | threshold |"), "| --- | --- | --- |"]  # fmt: skip
+    for head, values in per_label.items():
+        ordered = sorted(values.items(), key=lambda item: (item[0] != "", item[0]))
+        lines += [f"| {head} | {label or default} | {float(value):.4f} |" for label, value in ordered]
+    return lines
+
+
 def review_markdown(review: dict) -> str:
-    """The coverage/precision table of ``needs_review``: the model's own thresholds first, then the grid."""
+    """The coverage/precision table of ``needs_review``: the model's own thresholds first, then the grid; then
+    the model's per-label thresholds, when it has some."""
     def cell(point: dict) -> str:
         precision = "" if point["precision"] is None else f"{point['precision']:.4f}"
         return f"{point['auto_routed']:.4f} | {precision} | {point['n_auto']}"
 
     model = review["model"]
-    own = ", ".join(f"{head} {value}" for head, value in model["thresholds"].items())
     lines = [tr("| 部门阈值 | 自动分派占比 | 部门准确率（自动分派） | 自动分派行数 |",
                 "| department threshold | auto-routed share | department precision (auto-routed) | auto-routed rows |"),
-             "| --- | --- | --- | --- |", f"| {tr('模型自身', 'model')} ({own}) | {cell(model)} |"]  # fmt: skip
+             "| --- | --- | --- | --- |", f"| {_own_thresholds(model['thresholds'])} | {cell(model)} |"]  # fmt: skip
     lines += [f"| {p['threshold']:.2f} | {cell(p)} |" for p in review["curve"]]
-    return "\n".join(lines)
+    per_label = _label_thresholds_markdown(model["thresholds"])
+    return "\n".join(lines + ([""] + per_label if per_label else []))
 
 
 def _reliability_png(plt, result: dict, path: Path, cjk: bool) -> None:

@@ -9,6 +9,9 @@ cluster's latest message is at most one window older; otherwise it starts a clus
 while its problem keeps coming back within the window. Messages whose time is missing or unparseable are placed
 last, without the window test; without a time column there is no window at all.
 
+A message whose words route cannot read (HTML/CSS remnants, only digits or symbols: ``router.check_text`` on its
+text, or on its title when it has no text) is clustered like an empty one: alone, without place or key terms.
+
 Key terms per cluster: class-based TF-IDF over jieba words (a word's share of the cluster's words times
 ``log(1 + average words per cluster / the word's count in all clusters)``).
 
@@ -34,6 +37,7 @@ from classifier.message_table import (
     NO_TIME, column, format_time, open_messages, parse_times, read_chunks, references,
 )  # fmt: skip
 from classifier.places import ADMIN, Place, message_place, place_keys
+from classifier.router import check_text
 
 HOTSPOT_COLUMNS = ("cluster_id", "place", "keywords", "first_time", "last_time", "size", "writers", "heat",
                    "member_ids")  # fmt: skip
@@ -69,6 +73,8 @@ class HotspotSummary:
     time_column: str | None
     unparseable_times: int
     empty_texts: int
+    unreadable_texts: int
+    """Messages with words but none readable (see ``unreadable``): each a cluster of its own."""
     report: Path | None
     seconds: float
     warnings: list[str] = field(default_factory=list)
@@ -89,6 +95,13 @@ def parse_window(value: str | None) -> float | None:
         raise ConfigError(tr(f"时间窗口 {value!r} 不是正数：应为时长（如 30d）或 none。",
                              f"Window {value!r} is not positive: expected a duration such as 30d, or none."))
     return days
+
+
+def unreadable(title: str, text: str) -> bool:
+    """True when a message has words but route would read none of them: ``router.check_text`` fails on its text
+    (on its title when the text is empty), e.g. only HTML/CSS remnants, digits or symbols."""
+    content = text if text.strip() else title
+    return bool(content.strip()) and check_text(title, content) is not None
 
 
 def _tokens(title: str, text: str) -> list[str]:
@@ -193,15 +206,20 @@ def _cluster_place(places: list[Place]) -> str:
 
 
 def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: bool = False) -> pd.DataFrame:
-    """One row per cluster with ``HOTSPOT_COLUMNS`` plus ``summary`` and ``members`` (row numbers), by heat."""
+    """One row per cluster with ``HOTSPOT_COLUMNS`` plus ``summary`` and ``members`` (row numbers), by heat.
+
+    A message that is ``unreadable`` is taken as empty: it has no place or words and joins no cluster."""
+    readable = [not unreadable(t, x) for t, x in zip(messages.titles, messages.texts)]
+    titles = [t if ok else "" for t, ok in zip(messages.titles, readable)]
+    texts = [x if ok else "" for x, ok in zip(messages.texts, readable)]
     if ner:
         from classifier.places import LacEntities
 
         entities = LacEntities()
-        places = [message_place(t, x, entities(t, x)) for t, x in zip(messages.titles, messages.texts)]
+        places = [message_place(t, x, entities(t, x)) for t, x in zip(titles, texts)]
     else:
-        places = [message_place(t, x) for t, x in zip(messages.titles, messages.texts)]
-    tokens = [_tokens(t, x) for t, x in zip(messages.titles, messages.texts)]
+        places = [message_place(t, x) for t, x in zip(titles, texts)]
+    tokens = [_tokens(t, x) for t, x in zip(titles, texts)]
     labels, similar = cluster(messages, window_days=window_days, places=places, tokens=tokens)
     terms = keywords(tokens, labels)
     rows = []
@@ -217,7 +235,7 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
         support = messages.likes[members] + messages.dislikes[members]
         closeness = np.asarray(similar[members][:, members].sum(axis=1)).ravel()
         central = [members[k] for k in np.argsort(-closeness, kind="stable")]  # the one most like the others first
-        summary = next((messages.titles[m] for m in central if messages.titles[m].strip()), "")
+        summary = next((titles[m] for m in central if titles[m].strip()), "")
         rows.append({
             "place": _cluster_place([places[m] for m in members]),
             "keywords": " ".join(terms[label]),
@@ -225,7 +243,7 @@ def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: 
             "size": len(members), "writers": writers,
             "heat": round(heat(writers, len(members), support, span), 2),
             "member_ids": "|".join(messages.refs[m] for m in members),
-            "summary": summary or messages.texts[central[0]][:40], "members": members, "_first": members[0],
+            "summary": summary or texts[central[0]][:40], "members": members, "_first": members[0],
         })  # fmt: skip
     frame = pd.DataFrame(rows, columns=[*HOTSPOT_COLUMNS[1:], "summary", "members", "_first"])
     frame = frame.sort_values(["heat", "size", "_first"], ascending=[False, False, True]).reset_index(drop=True)
@@ -303,6 +321,12 @@ def hotspots_file(
     if empty:
         notes.append(tr(f"{empty} 条留言没有标题和内容：各自成为一个类。",
                         f"{empty} messages have neither title nor text: each is a cluster of its own."))  # fmt: skip
+    junk = sum(unreadable(t, x) for t, x in zip(messages.titles, messages.texts))
+    if junk:
+        notes.append(tr(f"{junk} 条留言没有可读的文字（如只有网页代码残留、数字或符号，route 对其报 error）：各自成为一个类，"
+                        "没有地点和关键词。",
+                        f"{junk} messages have no readable text (such as only web-page code remnants, digits or symbols; "
+                        "route gives them an error): each is a cluster of its own, without place or key terms."))  # fmt: skip
     clusters = find_hotspots(messages, window_days=window_days, ner=ner)
     with TableWriter(output_path) as writer:
         writer.write(clusters[list(HOTSPOT_COLUMNS)])
@@ -316,6 +340,6 @@ def hotspots_file(
     return HotspotSummary(
         output=Path(output_path), rows=len(messages.texts), clusters=len(clusters),
         multi=int((clusters["size"] > 1).sum()), window_days=window_days, time_column=found["time"],
-        unparseable_times=found["unparseable"], empty_texts=empty, report=report_path,
+        unparseable_times=found["unparseable"], empty_texts=empty, unreadable_texts=junk, report=report_path,
         seconds=round(time.perf_counter() - start, 3), warnings=notes,
     )  # fmt: skip

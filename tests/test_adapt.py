@@ -89,6 +89,10 @@ def test_a_file_without_labels_is_an_error(base_dir, tmp_path):
         adapt(base_dir, empty, tmp_path / "new")
     with pytest.raises(InputError, match="none of the model's label columns"):
         adapt(base_dir, empty.drop(columns=["department", "screening"]), tmp_path / "new")
+    path = tmp_path / "city.csv"
+    pd.DataFrame({"工单编号": ["N1"], "来电内容": [CITY[0][2]]}).to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"city.csv has none .* found columns \['工单编号', '来电内容'\]"):
+        adapt_file(base_dir, path, tmp_path / "new")  # the file's own column names, not the renamed ones
 
 
 def test_duplicates_the_new_label_wins_with_a_warning(base_dir, tmp_path):

@@ -165,3 +165,23 @@ def test_cli_dedup(tmp_path):
     assert '"duplicate_of": "a"' in out.read_text(encoding="utf-8")
     result = runner.invoke(app, ["dedup", str(tmp_path / "missing.csv"), "-o", str(out)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+JUNK = ".cls{color:red} <div></div>&nbsp;"
+
+
+def test_markup_junk_is_not_readable_text_as_in_route(tmp_path):
+    """Rows route cannot read (HTML/CSS remnants, only symbols) get route's reason and are never grouped."""
+    from classifier.router import check_text
+
+    rows = [{"id": "r1", "text": BASE}, {"id": "j1", "text": JUNK}, {"id": "j2", "text": JUNK},
+            {"id": "s1", "text": "？？？！！！……"}, {"id": "r2", "text": VARIANTS["punctuation"]}]  # fmt: skip
+    out, summary = run(tmp_path, rows)
+    assert out["dedup_status"].tolist() == [
+        "ok", f"error: {check_text('', JUNK)}", "error: no readable text",
+        f"error: {check_text('', '？？？！！！……')}", "ok",
+    ]  # fmt: skip
+    assert out["duplicate_of"].tolist() == ["", "", "", "", "r1"] and out["duplicate_group"][2] == "j2"
+    assert summary.unreadable_texts == 3 and summary.read_errors == 0 and summary.groups == 1
+    result = runner.invoke(app, ["dedup", str(write(tmp_path, rows)), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0 and "3 rows have no readable text" in result.output

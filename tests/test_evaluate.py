@@ -62,3 +62,42 @@ def test_report_has_calibration_table_and_plots(tiny_model, frame, tmp_path):
     for name in ("reliability.png", "review_coverage.png"):
         assert (tmp_path / "r" / name).stat().st_size > 1000
     assert "review" in json.loads((tmp_path / "r" / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_missing_label_columns_names_the_files_own_columns(tiny_model_dir, tmp_path, monkeypatch):
+    """The message lists the columns as the file has them, not the renamed ones, and the label columns looked for."""
+    from typer.testing import CliRunner
+
+    from classifier.cli import app
+
+    path = tmp_path / "tickets.csv"
+    pd.DataFrame({"工单编号": ["T1"], "来电内容": ["小区电梯坏了一个月没人修"], "标题": ["电梯故障"]}).to_csv(path, index=False)
+    args = ["evaluate", "--data", str(path), "--model", str(tiny_model_dir)]
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "'工单编号', '来电内容', '标题'" in result.output and "'channel'" not in result.output
+    assert "tickets.csv" in result.output and all(h in result.output for h in ("screening", "department", "topic"))
+    result = CliRunner().invoke(app, ["--lang", "en", *args])
+    assert result.exit_code == 2 and "'channel'" not in result.output
+    assert "tickets.csv has none of the model's label columns" in result.output and "'来电内容'" in result.output
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_shows_per_label_thresholds_as_a_table(tiny_model, frame, tmp_path, monkeypatch, lang):
+    """The model's own review point names each head's default threshold; per-label thresholds get a small table
+    (the catch-all key '' named as the default), never a raw dict; the Chinese report says 标签列, not 头."""
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", lang)
+    result = evaluate(tiny_model, frame)
+    result["review"]["model"]["thresholds"] = {"screening": 0.5, "department": {"": 0.6705, "教育局": 0.9963, "公安局": 1.0}}
+    report = write_report(result, tmp_path / "r").read_text(encoding="utf-8")
+    review = report[report.index("needs_review"):]
+    assert "{" not in review and "''" not in review
+    if lang == "zh":
+        assert "| 模型自身：screening 0.5，department 默认 0.6705（按标签见下表） |" in review
+        assert "| department | 其他标签（默认） | 0.6705 |" in review and "| department | 教育局 | 0.9963 |" in review
+        assert "头" not in report and "| 标签列 | 行数 | ECE |" in report
+    else:
+        assert "| model's own: screening 0.5, department default 0.6705 (per label: see the table below) |" in review
+        assert "| department | other labels (default) | 0.6705 |" in review and "| department | 公安局 | 1.0000 |" in review
+    assert "| screening |" not in review  # one number for all its labels: no per-label rows

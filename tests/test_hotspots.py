@@ -146,3 +146,19 @@ def test_lac_entities_as_places_when_installed():
     entities = LacEntities()(PLANT[0][0], PLANT[0][1])
     assert any("丽发新城" in e for e in entities)
     assert message_place(PLANT[0][0], PLANT[0][1], entities).site.startswith("丽发新城")
+
+
+def test_markup_junk_gives_no_key_terms_and_joins_nothing(tmp_path):
+    """A message route cannot read (HTML/CSS remnants) is a cluster of its own, without place or key terms, and
+    its words count for no other cluster; stderr says how many there were."""
+    rows = messages()
+    junk = [{"id": f"J{i}", "user": "", "title": "乱码", "time": "2019-11-02", "text": ".cls{color:red}<div></div>",
+             "likes": 0, "dislikes": 0} for i in (1, 2)]  # fmt: skip
+    clusters, summary = run(tmp_path, rows + junk, report=tmp_path / "report")
+    assert {"J1"} in members(clusters) and {"J2"} in members(clusters)
+    for cluster in clusters[clusters["member_ids"].str.startswith("J")].itertuples():
+        assert cluster.keywords == "" and cluster.place == ""
+    assert not any(w in clusters["keywords"].str.cat(sep=" ") for w in ("cls", "color", "乱码"))
+    assert summary.unreadable_texts == 2 and any("2 messages have no readable text" in w for w in summary.warnings)
+    assert {"M1", "M2", "M3"} in members(clusters)  # the rest clusters as before
+    assert "cls" not in (tmp_path / "report" / "hotspots.md").read_text(encoding="utf-8")

@@ -222,3 +222,39 @@ def test_cli_bad_input_is_one_line_and_exit_code_2(tmp_path):
     result = CliRunner().invoke(app, ["replies", str(_table(tmp_path, [{"text": "留言"}])), "-o", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and "没有答复列" in result.output
     assert "Traceback" not in result.output
+
+
+def test_report_counts_unanswered_empty_and_misdated_rows(tmp_path):
+    """A department whose only row has no reply yet, an empty row and a reply dated before its message: the report
+    is written, counts what was not graded and why, and the graded rows are reported as before."""
+    late = {"text": MESSAGE, "reply": FORWARD_REPLY, "department": "住建局", "time": "2019/5/9", "reply_time": "2019/5/6"}
+    rows = [
+        {"text": MESSAGE, "reply": GOOD_REPLY, "department": "公安局", "time": "2019/5/6", "reply_time": "2019/5/9"},
+        {"text": "学校乱收补课费，请教育局处理。", "reply": "", "department": "教育局", "time": "2019/5/6", "reply_time": ""},
+        late,
+        {"text": MESSAGE, "reply": BRUSHOFF_REPLY, "department": "住建局", "time": "2019/5/6", "reply_time": "2019/5/8"},
+        {"text": "", "reply": "", "department": "", "time": "", "reply_time": ""},
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, ["replies", str(_table(tmp_path, rows)), "-o", str(tmp_path / "o.csv"),
+                                      "--report", str(tmp_path / "rep")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "o.csv", dtype=str, keep_default_na=False)
+    assert len(frame) == 5 and frame["quality"].tolist() == ["good", "", "poor", "poor", ""]
+    text = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "共5行，其中有答复3条：好 1，一般 0，差 2" in text
+    assert "未评级2行：没有答复1行，空行（没有留言也没有答复）1行" in text
+    assert "1条答复未计算用时（答复时间早于留言时间 1条），不计入用时中位数和超时占比" in text
+    table = {line.split(" | ")[1]: line for line in text.splitlines() if line.startswith("| – |")}
+    assert set(table) == {"住建局", "公安局", "教育局"}  # the empty row is no department's
+    assert table["住建局"] == "| – | 住建局 | 2 | 0 | 2 | 0 | 0 | 100% | 2 | 0% |"  # only the other reply is timed
+    assert table["教育局"] == "| – | 教育局 | 0 | 1 | 0 | 0 | 0 | – | – | – |"
+    assert text.index("| – | 住建局 |") < text.index("| – | 公安局 |") < text.index("| – | 教育局 |")
+    assert (tmp_path / "rep" / "days_to_reply.png").exists()
+
+
+def test_report_in_english_names_the_rows_not_graded(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "en")
+    rows = [{"text": MESSAGE, "reply": "", "department": "教育局"}]
+    text = write_report(check_replies(_table(tmp_path, rows), tmp_path / "o.csv"), tmp_path / "rep").read_text(encoding="utf-8")
+    assert "1 rows, 0 with a reply" in text and "1 rows not graded: 1 without a reply" in text
+    assert "| – | 教育局 | 0 | 1 | 0 | 0 | 0 | – | – | – |" in text

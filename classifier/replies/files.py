@@ -28,6 +28,12 @@ OUTPUT_COLUMNS = (
 )  # fmt: skip
 EXAMPLES_PER_DEPARTMENT = 3
 EXCERPT_CHARS = 80
+NOT_GRADED = {
+    "no_reply": ("没有答复", "without a reply"),
+    "empty": ("空行（没有留言也没有答复）", "empty (no message and no reply)"),
+    "unreadable": ("无法读取", "unreadable"),
+}
+"""Why a row has no grade (keys of ``ReplySummary.not_graded``), as the report names it."""
 
 
 @dataclass
@@ -36,6 +42,7 @@ class DepartmentStats:
     days: Counter = field(default_factory=Counter)
     late: int = 0
     timed: int = 0
+    unanswered: int = 0  # rows of the department with a message and no reply (not graded)
     examples: list = field(default_factory=list)  # (quality, excerpt, reasons)
 
 
@@ -48,6 +55,8 @@ class ReplySummary:
     seconds: float
     departments: dict[str, DepartmentStats]
     predicted_departments: int
+    not_graded: Counter = field(default_factory=Counter)  # rows without a grade, by reason (keys of NOT_GRADED)
+    untimed: Counter = field(default_factory=Counter)  # graded replies without days to reply, by timing problem
 
 
 @dataclass(frozen=True)
@@ -144,19 +153,21 @@ def check_replies(
         catalogue = Catalogue.load(catalogue_path())
     router = _Router(model)
     stats: dict[str, DepartmentStats] = defaultdict(DepartmentStats)
-    counts = Counter()
+    counts, untimed = Counter(), Counter()
     with TableWriter(output_path) as writer:
         for chunk in table.chunks(chunk_size):
-            out = _check_chunk(chunk.frame, chunk.errors, cols, catalogue, router, thresholds, stats, counts)
+            out = _check_chunk(chunk.frame, chunk.errors, cols, catalogue, router, thresholds, stats, counts, untimed)
             writer.write(out)
         if counts["rows"] == 0:
             writer.write(pd.DataFrame(columns=[*table.columns, *OUTPUT_COLUMNS], dtype=str))
     return ReplySummary(Path(output_path), counts["rows"], counts["replies"],
                         Counter({q: counts[q] for q in QUALITIES}), round(time.perf_counter() - start, 3),
-                        dict(stats), counts["predicted"])  # fmt: skip
+                        dict(stats), counts["predicted"],
+                        Counter({k: counts[k] for k in NOT_GRADED if counts[k]}),
+                        untimed)  # fmt: skip
 
 
-def _check_chunk(chunk, errors, cols, catalogue, router, thresholds, stats, counts) -> pd.DataFrame:
+def _check_chunk(chunk, errors, cols, catalogue, router, thresholds, stats, counts, untimed) -> pd.DataFrame:
     chunk = chunk.reset_index(drop=True)
     records = chunk.to_dict(orient="records")
     given = [_cell(r, cols.department).strip() for r in records]
@@ -170,6 +181,7 @@ def _check_chunk(chunk, errors, cols, catalogue, router, thresholds, stats, coun
     for i, record in enumerate(records):
         counts["rows"] += 1
         if errors[i]:
+            counts["unreadable"] += 1
             rows.append({**dict.fromkeys(OUTPUT_COLUMNS, ""), "reasons": tr(f"该行无法读取：{errors[i]}", f"row unreadable: {errors[i]}")})
             continue
         matched = match_department(used[i], catalogue)
@@ -183,14 +195,21 @@ def _check_chunk(chunk, errors, cols, catalogue, router, thresholds, stats, coun
         row = score.row()
         rows.append({"department_used": used[i], "department_source": source[i], **row})
         counts["predicted"] += source[i] == "predicted" and bool(score.quality)
-        _tally(stats[used[i] or tr("（未知部门）", "(unknown department)")], score, _cell(record, cols.reply), counts)
+        if score.quality or _cell(record, cols.text).strip() or _cell(record, cols.title).strip():
+            _tally(stats[used[i] or tr("（未知部门）", "(unknown department)")], score, _cell(record, cols.reply), counts, untimed)
+        else:
+            counts["empty"] += 1
     return append_columns(chunk.fillna(""), pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS)))
 
 
-def _tally(stat: DepartmentStats, score, reply: str, counts: Counter) -> None:
+def _tally(stat: DepartmentStats, score, reply: str, counts: Counter, untimed: Counter) -> None:
     if not score.quality:
+        stat.unanswered += 1
+        counts["no_reply"] += 1
         return
     counts["replies"] += 1
+    if score.time_problem:
+        untimed[score.time_problem] += 1
     counts[score.quality] += 1
     stat.qualities[score.quality] += 1
     if score.days_to_reply is not None:

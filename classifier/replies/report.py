@@ -8,28 +8,37 @@ from pathlib import Path
 import numpy as np
 
 from classifier.i18n import tr
-from classifier.replies.files import ReplySummary
+from classifier.replies.files import NOT_GRADED, ReplySummary
 
 MIN_REPLIES_RANKED = 10
 """Departments with fewer replies are listed after the ranked ones, unranked (a share of 1 in 2 says little)."""
 PLOT_FILE = "days_to_reply.png"
+TIME_PROBLEM_NAMES = {
+    "missing_time": ("缺少留言时间", "no message time"),
+    "missing_reply_time": ("缺少答复时间", "no reply time"),
+    "bad_time": ("留言时间无法识别", "message time unreadable"),
+    "bad_reply_time": ("答复时间无法识别", "reply time unreadable"),
+    "reply_before_message": ("答复时间早于留言时间", "reply dated before the message"),
+}
 
 
 def ranking(summary: ReplySummary) -> list[dict]:
-    """One dict per department, worst share of poor replies first (ties: more replies first)."""
+    """One dict per department, worst share of poor replies first (ties: more replies first); a department with
+    no graded reply (only unanswered rows) has no share and comes after those that have one."""
     rows = []
     for name, stat in summary.departments.items():
         total = sum(stat.qualities.values())
         days = np.repeat(list(stat.days), list(stat.days.values())) if stat.days else np.array([])
         rows.append({
-            "department": name, "replies": total, "poor": stat.qualities["poor"],
+            "department": name, "replies": total, "unanswered": stat.unanswered, "poor": stat.qualities["poor"],
             "acceptable": stat.qualities["acceptable"], "good": stat.qualities["good"],
-            "poor_share": stat.qualities["poor"] / total,
+            "poor_share": stat.qualities["poor"] / total if total else None,
             "median_days": float(np.median(days)) if days.size else None,
             "late_share": stat.late / stat.timed if stat.timed else None,
             "examples": stat.examples, "days": days,
         })  # fmt: skip
-    return sorted(rows, key=lambda r: (r["replies"] < MIN_REPLIES_RANKED, -r["poor_share"], -r["replies"], r["department"]))
+    return sorted(rows, key=lambda r: (r["replies"] < MIN_REPLIES_RANKED, r["poor_share"] is None, -(r["poor_share"] or 0),
+                                       -r["replies"], r["department"]))  # fmt: skip
 
 
 def _matplotlib_at_least(major: int, minor: int) -> bool:
@@ -72,6 +81,23 @@ def _fmt(value, pattern: str) -> str:
     return "–" if value is None else pattern.format(value)
 
 
+def _not_graded_lines(summary: ReplySummary) -> list[str]:
+    """What was left out of the grades and of the days to reply, and why (nothing when everything counted)."""
+    lines = []
+    if summary.not_graded:
+        n = sum(summary.not_graded.values())
+        parts = [(tr(NOT_GRADED[k][0], NOT_GRADED[k][1]), summary.not_graded[k]) for k in NOT_GRADED if summary.not_graded[k]]
+        lines += [tr(f"未评级{n}行：" + "，".join(f"{name}{c}行" for name, c in parts) + "。",
+                     f"{n} rows not graded: " + ", ".join(f"{c} {name}" for name, c in parts) + "."), ""]  # fmt: skip
+    if summary.untimed:
+        n = sum(summary.untimed.values())
+        parts = [(tr(*TIME_PROBLEM_NAMES[k]), c) for k, c in summary.untimed.most_common()]
+        lines += [tr(f"{n}条答复未计算用时（" + "，".join(f"{name} {c}条" for name, c in parts) + "），不计入用时中位数和超时占比。",
+                     f"{n} replies without days to reply (" + ", ".join(f"{name}: {c}" for name, c in parts)
+                     + "): not in the median days or the late share."), ""]  # fmt: skip
+    return lines
+
+
 def write_report(summary: ReplySummary, directory: str | Path, title: str | None = None) -> Path:
     """Write ``report.md`` and ``days_to_reply.png`` into ``directory``; returns the Markdown path."""
     directory = Path(directory)
@@ -86,17 +112,19 @@ def write_report(summary: ReplySummary, directory: str | Path, title: str | None
            f"{summary.rows} rows, {summary.replies} with a reply: good {q['good']}, acceptable {q['acceptable']}, "
            f"poor {q['poor']}. The department of {summary.predicted_departments} replied rows was predicted from the "
            "message by the routing model."), "",
+        *_not_graded_lines(summary),
         tr("## 按“差”答复占比排序", "## Departments by share of poor replies"), "",
-        tr("| 排名 | 部门 | 答复数 | 差 | 一般 | 好 | 差占比 | 用时中位数（工作日） | 超时占比 |",
-           "| rank | department | replies | poor | acceptable | good | poor share | median working days | late share |"),
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        tr("| 排名 | 部门 | 答复数 | 未答复 | 差 | 一般 | 好 | 差占比 | 用时中位数（工作日） | 超时占比 |",
+           "| rank | department | replies | unanswered | poor | acceptable | good | poor share | median working days | late share |"),
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     for rank, r in enumerate(rows, 1):
         shown_rank = rank if r["replies"] >= MIN_REPLIES_RANKED else "–"
-        lines.append(f"| {shown_rank} | {r['department']} | {r['replies']} | {r['poor']} | {r['acceptable']} | {r['good']} | "
-                     f"{r['poor_share']:.0%} | {_fmt(r['median_days'], '{:.0f}')} | {_fmt(r['late_share'], '{:.0%}')} |")  # fmt: skip
-    lines += ["", tr(f"答复少于{MIN_REPLIES_RANKED}条的部门列在最后，不排名。",
-                     f"Departments with fewer than {MIN_REPLIES_RANKED} replies are listed last, unranked."), "",
+        lines.append(f"| {shown_rank} | {r['department']} | {r['replies']} | {r['unanswered']} | {r['poor']} | {r['acceptable']} | "
+                     f"{r['good']} | {_fmt(r['poor_share'], '{:.0%}')} | {_fmt(r['median_days'], '{:.0f}')} | {_fmt(r['late_share'], '{:.0%}')} |")  # fmt: skip
+    lines += ["", tr(f"答复少于{MIN_REPLIES_RANKED}条的部门列在最后，不排名；“未答复”是有留言但还没有答复的行，不评级，不计入占比。",
+                     f"Departments with fewer than {MIN_REPLIES_RANKED} replies are listed last, unranked; "
+                     "'unanswered' rows have a message and no reply yet: not graded, not in the shares."), "",
               f"![{tr('各部门答复用时', 'days to reply per department')}]({PLOT_FILE})", ""]  # fmt: skip
     if not cjk:
         numbered = [r for r in rows if r["days"].size]

@@ -60,6 +60,7 @@ class ReplyScore:
     on_time: bool | None = None
     quality: str = ""
     reasons: list[str] = field(default_factory=list)
+    time_problem: str = ""  # a key of TIME_PROBLEMS when days to reply could not be computed
 
     def row(self) -> dict:
         """The output columns (lists joined with '；' or ' | ', empty string for unknown)."""
@@ -128,7 +129,7 @@ def score_reply(
     """Score one message + reply. Never raises on strings or missing values."""
     score = ReplyScore()
     when = timing(message_time, reply_time, deadline_days)
-    score.days_to_reply, score.on_time = when.days, when.on_time
+    score.days_to_reply, score.on_time, score.time_problem = when.days, when.on_time, when.problem or ""
     timing_reasons = []
     if when.problem:
         timing_reasons.append(tr(*TIME_PROBLEMS[when.problem]))
