@@ -13,7 +13,7 @@ import pandas as pd
 from classifier.artifact import save_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
-from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs
+from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs, source_columns
 from classifier.errors import ConfigError, InputError
 from classifier.evaluate import score_decisions
 from classifier.i18n import tr
@@ -56,17 +56,18 @@ class TrainResult:
 
 def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
     """The label columns to train: those asked for, or the standard heads the data has."""
+    found = source_columns(frame)[1]
     if label_cols:
         missing = [c for c in label_cols if c not in frame]
         if missing:
-            raise InputError(tr(f"训练数据中没有标签列 {missing}；实际的列为 {list(frame.columns)}。",
-                                f"Label column(s) {missing} not in the training data; found columns {list(frame.columns)}."))
+            raise InputError(tr(f"训练数据中没有标签列 {missing}；文件的列为 {found}。",
+                                f"Label column(s) {missing} not in the training data; found columns {found}."))
         return list(dict.fromkeys(label_cols))
     heads = [h for h in STANDARD_HEADS if h in frame and frame[h].ne("").any()]
     if not heads:
         raise InputError(tr(
-            f"没有找到标签列：应有 {list(STANDARD_HEADS)} 之一，或用 --label-col 指定；实际的列为 {list(frame.columns)}。",
-            f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {list(frame.columns)}.",
+            f"没有找到标签列：应有 {list(STANDARD_HEADS)} 之一，或用 --label-col 指定；文件的列为 {found}。",
+            f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {found}.",
         ))
     return heads
 
