@@ -109,18 +109,22 @@ def title_rows(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[
 
 
 def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], vocabulary_docs: Sequence[str],
-         sample_weight: np.ndarray | None = None):  # fmt: skip
+         sample_weight: np.ndarray | None = None, groups: np.ndarray | None = None):  # fmt: skip
+    kind = model_class(config.model)
     extra = {} if sample_weight is None else {"sample_weight": sample_weight}
-    return model_class(config.model)(config).fit(docs, targets, vocabulary_docs=vocabulary_docs, **extra)
+    if groups is not None and kind.takes_groups:
+        extra["groups"] = groups
+    return kind(config).fit(docs, targets, vocabulary_docs=vocabulary_docs, **extra)
 
 
 def _with_titles(config: TrainConfig, frame: pd.DataFrame, docs: list[str], targets: dict, rows: np.ndarray,
-                 weights: np.ndarray | None):
-    """Documents, targets and sample weights of ``rows``, followed (``config.title_examples``) by their titles as
-    rows of their own, with their messages' labels and weights."""
+                 weights: np.ndarray | None, groups: np.ndarray):
+    """Documents, targets, sample weights and near-copy groups of ``rows``, followed (``config.title_examples``)
+    by their titles as rows of their own, with their messages' labels, weights and groups."""
     extra, titles = title_rows(frame, rows) if config.title_examples else (np.zeros(0, dtype=int), [])
     every = np.concatenate([rows, extra]).astype(int)
-    return [docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()}, None if weights is None else weights[every]
+    return ([docs[i] for i in rows] + titles, {h: t[every] for h, t in targets.items()},
+            None if weights is None else weights[every], groups[every])
 
 
 def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target: float) -> dict[str, dict[str, float]]:
@@ -332,8 +336,8 @@ def train(
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
     progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
              f"(near-copies kept on one side: {len(docs) - len(np.unique(copies))} rows joined to another)")  # fmt: skip
-    fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, train_rows, weights)
-    model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
+    fit_docs, fit_targets, fit_weights, fit_groups = _with_titles(config, frame, docs, targets, train_rows, weights, copies)
+    model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights, fit_groups)
     metrics, thresholds, rules = tune_and_score(
         model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue,
         urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
@@ -348,8 +352,9 @@ def train(
                          for name in pd.unique(in_split)}  # fmt: skip
     if config.refit_full:
         progress("refitting on all rows")
-        fit_docs, fit_targets, fit_weights = _with_titles(config, frame, docs, targets, np.arange(len(frame)), weights)
-        model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights)
+        everything = np.arange(len(frame))
+        fit_docs, fit_targets, fit_weights, fit_groups = _with_titles(config, frame, docs, targets, everything, weights, copies)
+        model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights, fit_groups)
     training_data = {
         "sha256": frame_hash(frame[["title", "text", *heads]]),
         "rows": len(frame),

@@ -102,8 +102,10 @@ class LinearHead:
         full[:, svm.classes_] = scores
         return full
 
-    def fit(self, X: sp.csr_matrix, y: Sequence[str], sample_weight: np.ndarray | None = None) -> LinearHead:
-        """Fit on rows ``X`` with labels ``y``; ``sample_weight`` multiplies each row's loss (default 1)."""
+    def fit(self, X: sp.csr_matrix, y: Sequence[str], sample_weight: np.ndarray | None = None,
+            groups: np.ndarray | None = None) -> LinearHead:
+        """Fit on rows ``X`` with labels ``y``; ``sample_weight`` multiplies each row's loss (default 1); rows of
+        one of ``groups`` (near-copies) stay in one calibration fold."""
         self.classes_, codes = encode_labels(y)
         counts = np.bincount(codes)
         self.imbalanced_ = counts.max() >= self.imbalance_share * len(codes)
@@ -112,13 +114,17 @@ class LinearHead:
         self.cross_validated_ = None
         folds = min(self.calibration_folds, int(counts.max()))
         if folds >= 2:
-            from sklearn.model_selection import StratifiedKFold
+            from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
             scores = np.zeros((len(codes), len(self.classes_)))
-            splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
             with warnings.catch_warnings():  # classes rarer than the folds: scored by models that never saw them
                 warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-                splits = list(splitter.split(np.zeros(len(codes)), codes))
+                if groups is None:
+                    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.seed)
+                    splits = list(splitter.split(np.zeros(len(codes)), codes))
+                else:
+                    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=self.seed)
+                    splits = list(splitter.split(np.zeros(len(codes)), codes, groups))
             for train, held in splits:
                 if len(np.unique(codes[train])) < 2:
                     continue
@@ -141,6 +147,7 @@ class LinearModel(Model):
 
     kind = "linear"
     supports_sample_weight = True
+    takes_groups = True
 
     @property
     def labels_(self) -> dict[str, list[str]]:
@@ -153,9 +160,11 @@ class LinearModel(Model):
         *,
         vocabulary_docs: Sequence[str] = (),
         sample_weight: Sequence[float] | None = None,
+        groups: Sequence[int] | None = None,
     ) -> LinearModel:
         """Fit features on ``docs`` + ``vocabulary_docs`` and one head per target (empty labels skipped);
-        ``sample_weight`` (one per document) weighs each row in every head's loss."""
+        ``sample_weight`` (one per document) weighs each row in every head's loss; ``groups`` (one near-copy group
+        per document) keeps near-copies in one calibration fold."""
         c = self.config
         self.features_ = TextFeatures(
             tokenizer=c.tokenizer,
@@ -181,7 +190,8 @@ class LinearModel(Model):
                 self.heads_[head] = LinearHead(
                     C=c.C, class_weight=c.class_weight, calibration_folds=c.calibration_folds,
                     imbalance_share=c.imbalance_share, seed=c.seed,
-                ).fit(X[rows], labels[rows], None if weights is None else weights[rows])
+                ).fit(X[rows], labels[rows], None if weights is None else weights[rows],
+                      None if groups is None else np.asarray(groups)[rows])
                 self._fitted_rows[head] = rows
             except InputError as error:
                 raise InputError(tr(f"标签列 {head!r}：{error}", f"Head {head!r}: {error}")) from None
@@ -189,8 +199,9 @@ class LinearModel(Model):
         return self
 
     def cross_validated_proba(self, head: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The calibration folds' probabilities of ``head`` for the labelled documents ``fit`` saw (stratified
-        folds, not grouped by near-copy); None after ``load`` or with fewer than two folds."""
+        """The calibration folds' probabilities of ``head`` for the labelled documents ``fit`` saw (held-out
+        probabilities when ``fit`` was given the near-copy groups); None after ``load`` or with fewer than two
+        folds."""
         fitted = getattr(self, "_fitted_rows", {})
         if head not in fitted or self.heads_[head].cross_validated_ is None:
             return None
