@@ -37,6 +37,7 @@ _language_from_argv(sys.argv)
 from classifier.artifact import default_model_path, load_model  # noqa: E402  (after the language is set)
 from classifier.config import TrainConfig  # noqa: E402
 from classifier.errors import UserError  # noqa: E402
+from classifier.router import URGENT, URGENT_YES  # noqa: E402
 from classifier.usage_errors import OneLineUsageGroup  # noqa: E402
 
 DEBUG_VARIABLE = "COMPLAINT_ROUTER_DEBUG"
@@ -260,7 +261,7 @@ def prediction_lines(result: dict, heads: list[str]) -> list[str]:
     for head in sorted(heads, key=lambda h: (h not in ("screening", "department"), h != "screening")):
         confidence = result.get(f"{head}_confidence", "")
         note = ""
-        if head == "urgent" and result.get(head) == "是" and isinstance(confidence, float) and confidence < 0.5:
+        if head == URGENT and result.get(head) == URGENT_YES and isinstance(confidence, float) and confidence < 0.5:
             note = tr("，从严标记，请核实", "; flagged to be safe: please check")
         lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({confidence}{note})")
         others = result.get("department_top3", "").split("|")[1:] if head == "department" else []

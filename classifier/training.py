@@ -17,6 +17,7 @@ from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_mes
 from classifier.errors import ConfigError, InputError
 from classifier.evaluate import score_decisions
 from classifier.i18n import tr
+from classifier.io.columns import show
 from classifier.models import model_class
 from classifier.groups import near_duplicate_groups
 from classifier.router import (
@@ -34,8 +35,9 @@ MIN_TITLE_CHARS = 6
 """Shortest title taken as a training row of its own (shorter ones say too little: "咨询", "投诉")."""
 KEYWORD_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 CUE_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
-CATALOGUE_WEIGHTS = (0.0, 2.0, 4.0, 8.0)
-"""Candidate weights of the catalogue-similarity rule (similarities are cosines in [0, 1])."""
+CATALOGUE_WEIGHTS = (2.0, 4.0, 8.0)
+"""Candidate weights of the catalogue-similarity rule (similarities are cosines in [0, 1]). Not 0: a catalogue a
+city edits must move the router; tuning chooses how much (``catalogue_weight: 0`` in the config turns it off)."""
 MIN_CLASS_ROWS = 20
 """Validation rows a predicted label needs for a review threshold of its own."""
 
@@ -56,15 +58,16 @@ class TrainResult:
 
 def resolve_heads(frame: pd.DataFrame, label_cols: Sequence[str]) -> list[str]:
     """The label columns to train: those asked for, or the standard heads the data has."""
-    found = source_columns(frame)[1]
     if label_cols:
         missing = [c for c in label_cols if c not in frame]
         if missing:
+            found = show(source_columns(frame)[1])
             raise InputError(tr(f"训练数据中没有标签列 {missing}；文件的列为 {found}。",
                                 f"Label column(s) {missing} not in the training data; found columns {found}."))
         return list(dict.fromkeys(label_cols))
     heads = [h for h in STANDARD_HEADS if h in frame and frame[h].ne("").any()]
     if not heads:
+        found = show(source_columns(frame)[1])
         raise InputError(tr(
             f"没有找到标签列：应有 {list(STANDARD_HEADS)} 之一，或用 --label-col 指定；文件的列为 {found}。",
             f"No label column found: expected one of {list(STANDARD_HEADS)} or --label-col; found {found}.",
@@ -112,7 +115,7 @@ def _fit(config: TrainConfig, docs: list[str], targets: dict[str, np.ndarray], v
          sample_weight: np.ndarray | None = None, groups: np.ndarray | None = None):  # fmt: skip
     kind = model_class(config.model)
     extra = {} if sample_weight is None else {"sample_weight": sample_weight}
-    if groups is not None and kind.takes_groups:
+    if groups is not None and kind.supports_groups:
         extra["groups"] = groups
     return kind(config).fit(docs, targets, vocabulary_docs=vocabulary_docs, **extra)
 
@@ -321,7 +324,8 @@ def train(
     """
     heads = resolve_heads(frame, config.label_cols)
     if sample_weight is not None and len(sample_weight) != len(frame):
-        raise InputError(f"sample_weight has {len(sample_weight)} values for {len(frame)} rows: expected one per row.")
+        raise InputError(tr(f"sample_weight 有 {len(sample_weight)} 个值，但有 {len(frame)} 行：应每行一个。",
+                            f"sample_weight has {len(sample_weight)} values for {len(frame)} rows: expected one per row."))
     frame, docs, usable = usable_rows(frame, heads)
     skipped = int((~usable).sum())
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)[usable]

@@ -66,6 +66,11 @@ class UsageLine(ClickException):
                       f"Error: {reason} (see {self.command} --help)"), err=True)  # fmt: skip
 
 
+def _one_line(error: UsageError) -> ClickException:
+    """``error`` as a ``UsageLine``; the help shown for a command given no arguments stays the help."""
+    return error if type(error).__name__ == "NoArgsIsHelpError" else UsageLine(error)
+
+
 class OneLineUsageGroup(TyperGroup):
     """The command group whose usage mistakes, its own and its commands', are ``UsageLine`` errors."""
 
@@ -73,10 +78,10 @@ class OneLineUsageGroup(TyperGroup):
         try:
             return super().make_context(*args, **kwargs)
         except UsageError as error:
-            raise UsageLine(error) from None
+            raise _one_line(error) from None
 
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except UsageError as error:
-            raise UsageLine(error) from None
+            raise _one_line(error) from None

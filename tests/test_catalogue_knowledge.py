@@ -13,7 +13,7 @@ from classifier.cli import app
 from classifier.data import catalogue_path
 from classifier.errors import InputError
 from classifier.router import route_rows
-from classifier.training import train
+from classifier.training import CATALOGUE_WEIGHTS, train
 
 runner = CliRunner()
 RIVER = ("河道清淤", "城区内河淤积严重，河道清淤工作一直没有开展，一下雨就排涝不畅。")
@@ -86,7 +86,7 @@ def test_the_router_follows_a_city_edit(shipped_model, tmp_path, weight):
 def test_training_tunes_the_catalogue_weight(tmp_path):
     train(tiny_frame(), tmp_path / "m", tiny_config(), catalogue=Catalogue.load(catalogue_path()))
     rules = json.loads((tmp_path / "m" / "metadata.json").read_text(encoding="utf-8"))["rules"]
-    assert "catalogue_weight" in rules and rules["catalogue_weight"] >= 0
+    assert rules["catalogue_weight"] in CATALOGUE_WEIGHTS and rules["catalogue_weight"] > 0  # an edit must count
 
 
 def test_catalogue_option_replaces_the_model_catalogue(tiny_model_dir, tmp_path):

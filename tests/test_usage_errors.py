@@ -58,3 +58,10 @@ def test_known_click_reasons_are_put_into_chinese(reason, chinese):
 def test_help_is_still_help():
     result = runner.invoke(app, ["route", "--help"])
     assert result.exit_code == 0 and "--jobs" in result.output
+
+
+def test_no_arguments_still_shows_the_whole_help(monkeypatch):
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    result = runner.invoke(app, [])
+    assert "错误" not in result.output and len(result.output.splitlines()) > 10
+    assert "route" in result.output and "adapt" in result.output

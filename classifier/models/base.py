@@ -32,7 +32,7 @@ class Model:
     its artifact records the torch library versions."""
     supports_sample_weight: ClassVar[bool] = False
     """True when ``fit`` takes ``sample_weight`` (one positive number per document), as ``adapt`` needs."""
-    takes_groups: ClassVar[bool] = False
+    supports_groups: ClassVar[bool] = False
     """True when ``fit`` takes ``groups`` (one near-copy group per document) and keeps each group inside one fold
     of the cross-validation it runs while fitting."""
 

@@ -117,6 +117,9 @@ class LinearHead:
             from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
             scores = np.zeros((len(codes), len(self.classes_)))
+            scored = np.zeros(len(codes), dtype=bool)
+            if groups is not None and len(np.unique(groups)) < folds:
+                groups = None  # too few near-copy groups to split by: rows are split one by one
             with warnings.catch_warnings():  # classes rarer than the folds: scored by models that never saw them
                 warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
                 if groups is None:
@@ -130,10 +133,12 @@ class LinearHead:
                     continue
                 weight = None if sample_weight is None else sample_weight[train]
                 scores[held] = self._scores(self._svm().fit(X[train], codes[train], sample_weight=weight), X[held])
+                scored[held] = True
             if self.imbalanced_:
                 self.offsets_ = tune_offsets(scores, codes, fixed=int(counts.argmax()))
             self.temperature_ = fit_temperature(scores + self.offsets_, codes)
-            self.cross_validated_ = softmax((scores + self.offsets_) / self.temperature_)
+            probabilities = softmax((scores + self.offsets_) / self.temperature_)
+            self.cross_validated_ = np.where(scored[:, None], probabilities, np.nan)  # NaN: a fold with one class
         svm = self._svm().fit(X, codes, sample_weight=sample_weight)
         coef = svm.coef_ if len(self.classes_) > 2 else np.vstack([-svm.coef_[0], svm.coef_[0]]) / 2
         intercept = svm.intercept_ if len(self.classes_) > 2 else np.array([-svm.intercept_[0], svm.intercept_[0]]) / 2
@@ -147,7 +152,7 @@ class LinearModel(Model):
 
     kind = "linear"
     supports_sample_weight = True
-    takes_groups = True
+    supports_groups = True
 
     @property
     def labels_(self) -> dict[str, list[str]]:
@@ -205,7 +210,9 @@ class LinearModel(Model):
         fitted = getattr(self, "_fitted_rows", {})
         if head not in fitted or self.heads_[head].cross_validated_ is None:
             return None
-        return fitted[head], self.heads_[head].cross_validated_
+        proba = self.heads_[head].cross_validated_
+        scored = ~np.isnan(proba[:, 0])
+        return fitted[head][scored], proba[scored]
 
     def _stack(self) -> None:
         self._weights = np.vstack([h.coef_ for h in self.heads_.values()]).T.copy()

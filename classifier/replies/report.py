@@ -9,17 +9,11 @@ import numpy as np
 
 from classifier.i18n import tr
 from classifier.replies.files import NOT_GRADED, ReplySummary
+from classifier.replies.scoring import TIME_PROBLEM_NAMES
 
 MIN_REPLIES_RANKED = 10
 """Departments with fewer replies are listed after the ranked ones, unranked (a share of 1 in 2 says little)."""
 PLOT_FILE = "days_to_reply.png"
-TIME_PROBLEM_NAMES = {
-    "missing_time": ("缺少留言时间", "no message time"),
-    "missing_reply_time": ("缺少答复时间", "no reply time"),
-    "bad_time": ("留言时间无法识别", "message time unreadable"),
-    "bad_reply_time": ("答复时间无法识别", "reply time unreadable"),
-    "reply_before_message": ("答复时间早于留言时间", "reply dated before the message"),
-}
 
 
 def ranking(summary: ReplySummary) -> list[dict]:

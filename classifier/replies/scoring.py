@@ -93,6 +93,13 @@ TIME_PROBLEMS = {
     "bad_reply_time": ("答复时间无法识别，未计算答复用时", "reply time unreadable, days to reply not computed"),
     "reply_before_message": ("答复时间早于留言时间，请核对时间", "reply time is before the message time; check the times"),
 }
+TIME_PROBLEM_NAMES = {  # the same problems, named briefly for the report's counts
+    "missing_time": ("缺少留言时间", "no message time"),
+    "missing_reply_time": ("缺少答复时间", "no reply time"),
+    "bad_time": ("留言时间无法识别", "message time unreadable"),
+    "bad_reply_time": ("答复时间无法识别", "reply time unreadable"),
+    "reply_before_message": ("答复时间早于留言时间", "reply dated before the message"),
+}
 
 
 @dataclass
