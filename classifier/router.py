@@ -198,14 +198,15 @@ def _department_for_screening(p: np.ndarray, labels: list[str], screening: np.nd
     return primary, confidence
 
 
-def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, keywords: np.ndarray | None):
-    """Screening probabilities after the cue rules (see the module docstring), and the rows made 无效 by a cue."""
+def _cue_rules(p: np.ndarray, names: list[str], docs: list[str], weight: float, keywords: np.ndarray | None,
+               found: np.ndarray):
+    """Screening probabilities after the cue rules (see the module docstring), and the rows made 无效 by a cue.
+
+    ``found``: the bundled cue lexicon's hits of ``docs`` (``classifier.cues.cue_hits``)."""
     from classifier.cues import bundled_lexicon
 
-    lexicon = bundled_lexicon()
-    found = lexicon.hits(docs)
     hits = np.zeros((len(docs), len(names)))
-    for j, category in enumerate(lexicon.categories):
+    for j, category in enumerate(bundled_lexicon().categories):
         if category in names:
             hits[:, names.index(category)] = found[:, j]
     p = keyword_boost(p, hits, weight)
@@ -279,6 +280,8 @@ def decide(
     rules: dict,
     keyword_hits: np.ndarray | None = None,
     catalogue_scores: np.ndarray | None = None,
+    cue_counts: np.ndarray | None = None,
+    danger: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Decisions for rows that reached the model (``docs`` normalised): output columns as arrays, a row each.
 
@@ -289,6 +292,9 @@ def decide(
     ``lexicon_precision``), and ``calibration``: per head, a monotone map (``x``, ``y`` points, fitted on
     validation rows) from the confidence of the final decision to the share of such decisions that were right
     (see ``calibrate``).
+
+    ``cue_counts`` (``classifier.cues.cue_hits``) and ``danger`` (``danger_hits``) of ``docs`` are computed here
+    when not given; training passes them to score many candidate rules on the same rows.
     """
     n = len(docs)
     out: dict[str, np.ndarray] = {}  # columns as arrays; one DataFrame at the end (pandas per column is slow)
@@ -310,7 +316,11 @@ def decide(
         department = probs["department"] = similarity_boost(department, catalogue_scores, similarity_weight)
     garbage = cue_invalid = np.zeros(n, dtype=bool)
     if screening is not None and "cue_weight" in rules and n:
-        screening, cue_invalid = _cue_rules(screening, s_labels, docs, float(rules["cue_weight"]), keyword_hits)
+        if cue_counts is None:
+            from classifier.cues import cue_hits
+
+            cue_counts = cue_hits(docs)
+        screening, cue_invalid = _cue_rules(screening, s_labels, docs, float(rules["cue_weight"]), keyword_hits, cue_counts)
         probs["screening"] = screening
     if screening is not None and INVALID in s_labels:
         garbage = np.array([is_garbage(doc) for doc in docs], dtype=bool)
@@ -322,7 +332,9 @@ def decide(
             continue
         names = labels[head]
         if head == URGENT and URGENT_YES in names and rules.get("urgent"):
-            best, confidence = _urgent_decision(p, names, rules["urgent"], danger_hits(docs) if n else None)
+            if danger is None and n:
+                danger = danger_hits(docs)
+            best, confidence = _urgent_decision(p, names, rules["urgent"], danger)
         else:
             best = p.argmax(axis=1) if n else np.zeros(0, dtype=int)
             confidence = p[np.arange(n), best] if n else np.zeros(0)

@@ -13,6 +13,7 @@ import pandas as pd
 from classifier.artifact import save_model
 from classifier.catalogue import Catalogue
 from classifier.config import TrainConfig
+from classifier.cues import cue_hits
 from classifier.data import STANDARD_HEADS, catalogue_path, frame_hash, load_messages, message_docs, source_columns
 from classifier.errors import ConfigError, InputError
 from classifier.evaluate import score_decisions
@@ -153,7 +154,8 @@ def _thresholds(decided: pd.DataFrame, truth: pd.DataFrame, labels: dict, target
 
 
 def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, recall: float,
-                 extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict | None:
+                 extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                 danger: np.ndarray | None = None) -> dict | None:
     """The ``urgent`` rule: the danger lexicon's precision and the highest threshold on the probability of 是
     that, with the lexicon, reaches ``recall`` of 是 (recall is favoured: a missed emergency costs more than a
     false alarm), but not under ``URGENT_MIN_THRESHOLD``.
@@ -161,13 +163,14 @@ def _urgent_rule(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame
     The threshold and the lexicon's precision are chosen on the validation rows together with ``extra`` rows
     (probability of 是, is 是, lexicon hit): the training messages' out-of-fold probabilities, when the model kind
     has them, which hold several times as many 是 as the validation rows and steady the choice. The recall and
-    precision of 是 and the share of messages flagged 是 are measured on the validation rows alone."""
+    precision of 是 and the share of messages flagged 是 are measured on the validation rows alone.
+    ``danger``: the danger lexicon's hits of ``docs``, computed when not given."""
     if URGENT not in probs or URGENT_YES not in labels[URGENT] or URGENT not in truth:
         return None
     gold = truth[URGENT].to_numpy(dtype=object)
     rows = np.flatnonzero(gold != "")
     positive = gold[rows] == URGENT_YES
-    danger = danger_hits([docs[i] for i in rows])
+    danger = danger_hits([docs[i] for i in rows]) if danger is None else danger[rows]
     p_yes = probs[URGENT][rows, labels[URGENT].index(URGENT_YES)]
     every_p, every_positive, every_danger = p_yes, positive, danger
     if extra is not None:
@@ -223,21 +226,26 @@ def _calibration_curve(decided: pd.DataFrame, truth: pd.DataFrame) -> dict | Non
     return {"x": [round(float(v), 5) for v in fitted.X_thresholds_], "y": [round(float(v), 5) for v in fitted.y_thresholds_]}
 
 
-def _catalogue_inputs(catalogue: Catalogue | None, docs: list[str], labels: dict):
-    """Keyword hits and similarity to the responsibility texts of ``docs`` (None without catalogue or department)."""
-    if catalogue is None or "department" not in labels:
-        return None, None
-    return catalogue.keyword_hits(docs, labels["department"]), catalogue.similarity(docs, labels["department"])
+def _rule_inputs(catalogue: Catalogue | None, docs: list[str], labels: dict) -> dict[str, np.ndarray | None]:
+    """What the router's rules read from ``docs``, as keyword arguments of ``decide``, computed once so that
+    every candidate rule is scored without matching the lexicons again: catalogue keyword hits and similarity
+    to the responsibility texts (None without catalogue or department), screening cue hits and danger hits."""
+    inputs = {"keyword_hits": None, "catalogue_scores": None, "cue_counts": None, "danger": None}
+    if catalogue is not None and "department" in labels:
+        inputs["keyword_hits"] = catalogue.keyword_hits(docs, labels["department"])
+        inputs["catalogue_scores"] = catalogue.similarity(docs, labels["department"])
+    if "screening" in labels:
+        inputs["cue_counts"] = cue_hits(docs)
+    if URGENT in labels:
+        inputs["danger"] = danger_hits(docs)
+    return inputs
 
 
-def score_rows(model, docs: list[str], truth: pd.DataFrame, rules: dict, catalogue: Catalogue | None) -> dict:
-    """Per-head metrics of the router's decisions, with ``rules``, on labelled rows."""
-    probs = model.predict_proba(docs)
-    hits, similarity = _catalogue_inputs(catalogue, docs, model.labels)
-    decided = pd.DataFrame(decide(probs, model.labels, docs, thresholds={}, rules=rules, keyword_hits=hits,
-                                  catalogue_scores=similarity))  # fmt: skip
+def _decisions(probs: dict, labels: dict, docs: list[str], rules: dict, inputs: dict) -> pd.DataFrame:
+    """The router's decisions on validation rows (all routed), without review thresholds."""
+    decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=rules, **inputs))
     decided["route_status"] = "ok"
-    return score_decisions(decided, probs, truth, model.labels)["heads"]
+    return decided
 
 
 def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainConfig, catalogue: Catalogue | None,
@@ -248,17 +256,24 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     The decisions are made by the router itself (``classifier.router.decide``), with the candidate rules.
     """
     probs = model.predict_proba(docs)
-    labels = model.labels
-    hits, similarity = _catalogue_inputs(catalogue, docs, labels)
+    scores, thresholds, rules, _ = _tune(probs, model.labels, docs, truth, config,
+                                         _rule_inputs(catalogue, docs, model.labels), urgent_evidence)  # fmt: skip
+    return scores, thresholds, rules
+
+
+def _tune(probs: dict, labels: dict, docs: list[str], truth: pd.DataFrame, config: TrainConfig, inputs: dict,
+          urgent_evidence: tuple[np.ndarray, np.ndarray, np.ndarray] | None):
+    """``tune_and_score`` on the model's probabilities and the rules' inputs (``_rule_inputs``) of ``docs``;
+    also returns the decisions with the rules chosen."""
     weights, similarity_weights = [0.0], [0.0]
-    if hits is not None:
+    if inputs["keyword_hits"] is not None:
         weights = [config.keyword_weight] if config.keyword_weight is not None else list(KEYWORD_WEIGHTS)
         similarity_weights = [config.catalogue_weight] if config.catalogue_weight is not None else list(CATALOGUE_WEIGHTS)
     cue_weights = [None]
     if "screening" in labels:
         cue_weights = [config.cue_weight] if config.cue_weight is not None else list(CUE_WEIGHTS)
     rules: dict = {}
-    urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall, urgent_evidence)
+    urgent = _urgent_rule(probs, labels, docs, truth, config.urgent_recall, urgent_evidence, inputs["danger"])
     if urgent is not None:
         rules["urgent"] = urgent
     best = None
@@ -266,9 +281,7 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
         candidate = {**rules, "keyword_weight": weight, "catalogue_weight": similarity_weight}
         if cue_weight is not None:
             candidate["cue_weight"] = cue_weight
-        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=candidate, keyword_hits=hits,
-                                      catalogue_scores=similarity))  # fmt: skip
-        decided["route_status"] = "ok"
+        decided = _decisions(probs, labels, docs, candidate, inputs)
         scores = score_decisions(decided, probs, truth, labels)["heads"]
         key = sum(scores[h][m] or 0.0 for h, m in (("department", "accuracy"), ("screening", "macro_f1")) if h in scores)
         if best is None or key > best[0] + 1e-9:
@@ -277,8 +290,7 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     curve = _calibration_curve(decided, truth)
     if curve is not None:
         rules["calibration"] = {"department": curve}
-        decided = pd.DataFrame(decide(probs, labels, docs, thresholds={}, rules=rules, keyword_hits=hits,
-                                      catalogue_scores=similarity))  # fmt: skip
+        decided = _decisions(probs, labels, docs, rules, inputs)
     thresholds = _thresholds(decided, truth, labels, config.review_precision)
     kept = np.ones(len(decided), dtype=bool)
     for head, per_label in thresholds.items():
@@ -287,7 +299,14 @@ def tune_and_score(model, docs: list[str], truth: pd.DataFrame, config: TrainCon
     for head in thresholds:
         if head in scores:
             scores[head]["auto_routed_share"] = round(float(kept.mean()), 4)
-    return scores, thresholds, rules
+    return scores, thresholds, rules, decided
+
+
+def _group_scores(decided: pd.DataFrame, probs: dict, truth: pd.DataFrame, labels: dict, mask: np.ndarray) -> dict:
+    """Per-head metrics of the validation decisions on the rows of ``mask`` (one group of ``train(groups=…)``)."""
+    rows = np.flatnonzero(mask)
+    return score_decisions(decided.iloc[rows].reset_index(drop=True), {head: p[rows] for head, p in probs.items()},
+                           truth.iloc[rows].reset_index(drop=True), labels)["heads"]  # fmt: skip
 
 
 def usable_rows(frame: pd.DataFrame, heads: list[str]) -> tuple[pd.DataFrame, list[str], np.ndarray]:
@@ -342,8 +361,10 @@ def train(
              f"(near-copies kept on one side: {len(docs) - len(np.unique(copies))} rows joined to another)")  # fmt: skip
     fit_docs, fit_targets, fit_weights, fit_groups = _with_titles(config, frame, docs, targets, train_rows, weights, copies)
     model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights, fit_groups)
-    metrics, thresholds, rules = tune_and_score(
-        model, [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True), config, catalogue,
+    valid_docs, truth = [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True)
+    probs = model.predict_proba(valid_docs)
+    metrics, thresholds, rules, decided = _tune(
+        probs, model.labels, valid_docs, truth, config, _rule_inputs(catalogue, valid_docs, model.labels),
         urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
     )
     for head, m in metrics.items():
@@ -351,8 +372,7 @@ def train(
     group_metrics = None
     if groups is not None:
         in_split = np.asarray(groups, dtype=object)[usable][valid_rows]
-        group_metrics = {str(name): score_rows(model, [docs[i] for i in valid_rows[in_split == name]],
-                                               frame.iloc[valid_rows[in_split == name]].reset_index(drop=True), rules, catalogue)
+        group_metrics = {str(name): _group_scores(decided, probs, truth, model.labels, in_split == name)
                          for name in pd.unique(in_split)}  # fmt: skip
     if config.refit_full:
         progress("refitting on all rows")
