@@ -3,7 +3,8 @@
 The lexicon is ``resources/cues.json`` (each category with a note on what its cues mean). A plain cue is counted
 with ``classifier.features.PhraseCounter``; a gapped cue such as ``不服…决定`` is a regular expression in which
 ``…`` stands for up to ``GAP_CHARS`` characters of one clause. Documents are matched normalised and lower-cased.
-The router and training do not use the cues yet; ``benchmarks/cues.py`` measures how precise each group is.
+The router applies them (``classifier.router``, cue rules) and training tunes their weight; ``benchmarks/cues.py``
+measures how precise each group is.
 """
 
 from __future__ import annotations
