@@ -41,10 +41,9 @@ def index_folder(history: str | Path) -> Path:
     return history.with_name(history.name + INDEX_SUFFIX)
 
 
-
-def _fingerprint(path: Path, sha256: str | None = None) -> dict:
+def _fingerprint(path: Path, sha256: str) -> dict:
     stat = path.stat()
-    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256 or sha256_file(path)}
+    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
 
 
 @dataclass
@@ -94,7 +93,8 @@ class RepeatIndex:
             ))
         status_name = column(table, STATUS_COLUMNS)
         signer = Signer(params)
-        sets, ids, departments, keys, rows = [], [], [], [], []
+        band = BandTable()
+        sets, ids, departments = [], [], []
         for chunk in read_chunks(table, chunk_size):
             chunk_sets = shingle_sets([canonical(t) if t.strip() else "" for t in chunk.texts], params.shingle)
             closed = chunk.frame[status_name].str.strip().str.lower().isin(CLOSED_STATUSES).tolist() if status_name \
@@ -109,11 +109,7 @@ class RepeatIndex:
             departments.extend(chunk.frame[department_name].iloc[keep].tolist())
             sets.extend(chunk_sets[i] for i in keep)
             chunk_keys = signer.band_keys(signer.signatures([chunk_sets[i] for i in keep]))
-            keys.append(chunk_keys.ravel())
-            rows.append(np.repeat(np.arange(first, first + len(keep)), chunk_keys.shape[1]))
-        band = BandTable()
-        for chunk_keys, chunk_rows in zip(keys, rows):
-            band.add(chunk_keys, chunk_rows)
+            band.add(chunk_keys, np.repeat(np.arange(first, first + len(keep)), chunk_keys.shape[1]))
         band_keys, band_rows = band.arrays()
         lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
         offsets = np.concatenate(([0], np.cumsum(lengths)))
