@@ -14,8 +14,6 @@ NumPy arrays and JSON only: nothing is pickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from classifier.artifact import sha256_file
 from classifier.errors import InputError, MissingFileError
 from classifier.i18n import tr
 from classifier.io.columns import DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS
+from classifier.io.writers import replacing_folder
 from classifier.message_table import CLOSED_STATUSES, column, open_messages, read_chunks
 from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, canonical, shingle_sets
 from classifier.minhash import similarity
@@ -143,18 +142,19 @@ class RepeatIndex:
         return repeat_of, department, score
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``index.npz``, ``shingles.npy`` and then ``meta.json`` into ``folder`` (each replaced atomically)."""
+        """Write ``index.npz``, ``shingles.npy`` and ``meta.json`` as the folder ``folder`` (built beside it and
+        moved into place, replacing the folder there: a reader never sees a half-written index)."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
         keys, rows = self.table.arrays()
         arrays = {"band_keys": keys, "band_rows": rows, "offsets": self.offsets,
                   "ids": np.array(self.ids, dtype=str), "departments": np.array(self.departments, dtype=str)}  # fmt: skip
-        _atomic(folder / "index.npz", lambda handle: np.savez_compressed(handle, **arrays))
-        _atomic(folder / "shingles.npy", lambda handle: np.save(handle, np.asarray(self.shingles, dtype=np.uint32)))
-        meta = {"format_version": FORMAT_VERSION, "params": self.params.as_dict(), "rows": len(self),
-                "source": self.source, "files": {name: sha256_file(folder / name) for name in _FILES}}  # fmt: skip
-        text = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
-        _atomic(folder / "meta.json", lambda handle: handle.write(text))
+        with replacing_folder(folder) as staging:
+            np.savez_compressed(staging / "index.npz", **arrays)
+            np.save(staging / "shingles.npy", np.asarray(self.shingles, dtype=np.uint32))
+            meta = {"format_version": FORMAT_VERSION, "params": self.params.as_dict(), "rows": len(self),
+                    "source": self.source, "files": {name: sha256_file(staging / name) for name in _FILES}}  # fmt: skip
+            (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         return folder
 
     @classmethod
@@ -222,13 +222,3 @@ def _unchanged(history: Path, source: dict) -> bool:
         return False
     return stat.st_mtime_ns == source.get("mtime_ns") or sha256_file(history) == source.get("sha256")
 
-
-def _atomic(path: Path, write) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
