@@ -25,8 +25,7 @@ from classifier.i18n import tr
 from classifier.io.columns import DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS
 from classifier.io.writers import replacing_folder
 from classifier.message_table import CLOSED_STATUSES, column, open_messages, read_chunks
-from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, canonical, shingle_sets
-from classifier.minhash import similarity
+from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, similarity, text_shingles
 
 FORMAT_VERSION = 1
 INDEX_SUFFIX = ".repeat-index"
@@ -95,7 +94,7 @@ class RepeatIndex:
         band = BandTable()
         sets, ids, departments = [], [], []
         for chunk in read_chunks(table, chunk_size):
-            chunk_sets = shingle_sets([canonical(t) if t.strip() else "" for t in chunk.texts], params.shingle)
+            chunk_sets = text_shingles(chunk.texts, params.shingle)
             closed = chunk.frame[status_name].str.strip().str.lower().isin(CLOSED_STATUSES).tolist() if status_name \
                 else [False] * len(chunk_sets)  # fmt: skip
             keep = [i for i, s in enumerate(chunk_sets) if len(s) and not closed[i]]
@@ -125,8 +124,7 @@ class RepeatIndex:
         """Per text: (id of the past message it repeats or "", its department or "", similarity or None)."""
         n = len(texts)
         repeat_of, department, score = [""] * n, [""] * n, [None] * n
-        sets = shingle_sets([canonical(t) if isinstance(t, str) and t.strip() else "" for t in texts],
-                            self.params.shingle)  # fmt: skip
+        sets = text_shingles(texts, self.params.shingle)
         filled = [i for i, s in enumerate(sets) if len(s)]
         if not filled or not len(self):
             return repeat_of, department, score
