@@ -29,8 +29,8 @@ from classifier.i18n import tr
 from classifier.io import TableWriter, append_columns, check_output_path
 from classifier.io.columns import ID_COLUMNS, TIME_COLUMNS
 from classifier.message_table import NO_TIME, column, open_messages, parse_times, read_chunks, references
-from classifier.minhash import THRESHOLD, BandTable, MinHashParams, ShingleSpill, Signer, candidates, canonical
-from classifier.minhash import first_occurrences, shingle_sets, similarity
+from classifier.minhash import THRESHOLD, BandTable, MinHashParams, ShingleSpill, Signer, candidates
+from classifier.minhash import first_occurrences, similarity, text_shingles
 from classifier.router import check_text
 
 DEDUP_COLUMNS = ("duplicate_group", "duplicate_of", "similarity", "dedup_status")
@@ -104,7 +104,7 @@ class NearDuplicateFinder:
 
     def add(self, texts: list[str]) -> None:
         first = self.rows
-        sets = shingle_sets([canonical(t) if t.strip() else "" for t in texts], self.params.shingle)
+        sets = text_shingles(texts, self.params.shingle)
         self.spill.append(sets)
         self.groups.extend(len(sets))
         self.rows += len(sets)

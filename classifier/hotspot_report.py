@@ -10,21 +10,6 @@ import pandas as pd
 from classifier.i18n import tr
 from classifier.message_table import NO_TIME
 
-_CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-                 "WenQuanYi Micro Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "Droid Sans Fallback")  # fmt: skip
-
-
-def cjk_font() -> str | None:
-    """The family name of an installed font with Chinese characters, or None."""
-    from matplotlib import font_manager
-
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for family in _CJK_FAMILIES:
-        if family in installed:
-            return family
-    return next((name for name in sorted(installed) if "CJK" in name), None)
-
-
 def _period(first: str, last: str) -> str:
     if not first:
         return "—"
@@ -59,22 +44,17 @@ def timeline(clusters: pd.DataFrame, messages, top: int, path: Path) -> str | No
     """A PNG with one row per top cluster and a dot per message at its time (size by likes + dislikes).
 
     Returns a note for the user when no Chinese font is installed (the labels then use cluster ids only)."""
-    import matplotlib
+    from classifier.plotting import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    font = cjk_font()
-    head = clusters.head(top)
-    with plt.rc_context({"font.family": "sans-serif", "font.sans-serif": [font, "DejaVu Sans"]} if font else {}):
-        _draw(plt, head, messages, font, path)
-    if font:
+    plt, chinese = pyplot()
+    _draw(plt, clusters.head(top), messages, chinese, path)
+    if chinese:
         return None
     return tr("没有安装中文字体（如 fonts-noto-cjk）：图中只标类编号。",
               "No Chinese font installed (such as fonts-noto-cjk): the chart shows cluster ids only.")  # fmt: skip
 
 
-def _draw(plt, head: pd.DataFrame, messages, font: str | None, path: Path) -> None:
+def _draw(plt, head: pd.DataFrame, messages, chinese: bool, path: Path) -> None:
     figure, axes = plt.subplots(figsize=(11, 0.55 * max(len(head), 1) + 1.6), dpi=110)
     plotted = False
     for rank, row in enumerate(head.itertuples(index=False)):
@@ -85,15 +65,15 @@ def _draw(plt, head: pd.DataFrame, messages, font: str | None, path: Path) -> No
             support = (messages.likes[row.members] + messages.dislikes[row.members])[known]
             axes.scatter(when, np.full(len(when), rank), s=18 + 6 * np.sqrt(support), alpha=0.6)
             plotted = True
-    labels = [f"{cid} {place}"[:24] if font else cid for cid, place in zip(head["cluster_id"], head["place"])]
+    labels = [f"{cid} {place}"[:24] if chinese else cid for cid, place in zip(head["cluster_id"], head["place"])]
     axes.set_yticks(range(len(head)), labels)
     axes.invert_yaxis()
-    axes.set_xlabel(tr("留言时间（点的大小：点赞数 + 反对数）", "Message time (dot size: likes + dislikes)") if font
+    axes.set_xlabel(tr("留言时间（点的大小：点赞数 + 反对数）", "Message time (dot size: likes + dislikes)") if chinese
                     else "Message time (dot size: likes + dislikes)")  # fmt: skip
-    axes.set_title(tr(f"前 {len(head)} 个热点问题的留言时间", f"Messages of the top {len(head)} hot issues") if font
+    axes.set_title(tr(f"前 {len(head)} 个热点问题的留言时间", f"Messages of the top {len(head)} hot issues") if chinese
                    else f"Messages of the top {len(head)} hot issues")  # fmt: skip
     if not plotted:
-        axes.text(0.5, 0.5, tr("没有时间", "no times") if font else "no times", transform=axes.transAxes, ha="center")
+        axes.text(0.5, 0.5, tr("没有时间", "no times") if chinese else "no times", transform=axes.transAxes, ha="center")
     figure.autofmt_xdate()
     figure.tight_layout()
     figure.savefig(path)

@@ -205,11 +205,12 @@ def _cluster_place(places: list[Place]) -> str:
     return admins.most_common(1)[0][0] if admins else ""
 
 
-def find_hotspots(messages: Messages, *, window_days: float | None = 30.0, ner: bool = False) -> pd.DataFrame:
+def find_hotspots(messages: Messages, *, readable: list[bool], window_days: float | None = 30.0,
+                  ner: bool = False) -> pd.DataFrame:  # fmt: skip
     """One row per cluster with ``HOTSPOT_COLUMNS`` plus ``summary`` and ``members`` (row numbers), by heat.
 
-    A message that is ``unreadable`` is taken as empty: it has no place or words and joins no cluster."""
-    readable = [not unreadable(t, x) for t, x in zip(messages.titles, messages.texts)]
+    ``readable`` says, per message, that it is not ``unreadable``; a message that is unreadable is taken as empty:
+    it has no place or words and joins no cluster."""
     titles = [t if ok else "" for t, ok in zip(messages.titles, readable)]
     texts = [x if ok else "" for x, ok in zip(messages.texts, readable)]
     if ner:
@@ -321,13 +322,14 @@ def hotspots_file(
     if empty:
         notes.append(tr(f"{empty} 条留言没有标题和内容：各自成为一个类。",
                         f"{empty} messages have neither title nor text: each is a cluster of its own."))  # fmt: skip
-    junk = sum(unreadable(t, x) for t, x in zip(messages.titles, messages.texts))
+    readable = [not unreadable(t, x) for t, x in zip(messages.titles, messages.texts)]
+    junk = readable.count(False)
     if junk:
         notes.append(tr(f"{junk} 条留言没有可读的文字（如只有网页代码残留、数字或符号，route 对其报 error）：各自成为一个类，"
                         "没有地点和关键词。",
                         f"{junk} messages have no readable text (such as only web-page code remnants, digits or symbols; "
                         "route gives them an error): each is a cluster of its own, without place or key terms."))  # fmt: skip
-    clusters = find_hotspots(messages, window_days=window_days, ner=ner)
+    clusters = find_hotspots(messages, readable=readable, window_days=window_days, ner=ner)
     with TableWriter(output_path) as writer:
         writer.write(clusters[list(HOTSPOT_COLUMNS)])
     report_path = None

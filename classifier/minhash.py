@@ -104,6 +104,11 @@ def shingle_sets(canon: Sequence[str], k: int = SHINGLE) -> list[np.ndarray]:
     return [values[bounds[i] : bounds[i + 1]] for i in range(len(padded))]
 
 
+
+def text_shingles(texts: Sequence[object], k: int = SHINGLE) -> list[np.ndarray]:
+    """``shingle_sets`` of the ``canonical`` form of each text; a blank or missing text has an empty set."""
+    return shingle_sets([canonical(t) if isinstance(t, str) and t.strip() else "" for t in texts], k)
+
 class Signer:
     """MinHash signatures of shingle sets, with datasketch's permutations for ``params``."""
 
@@ -117,7 +122,7 @@ class Signer:
         """``(len(sets), num_perm)`` uint32; an empty set gets the all-ones signature (it matches nothing)."""
         out = np.full((len(sets), self.params.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
         for first in range(0, len(sets), batch):
-            part = [s for s in sets[first : first + batch]]
+            part = list(sets[first : first + batch])
             rows = [i for i, s in enumerate(part) if len(s)]
             if not rows:
                 continue
@@ -202,15 +207,12 @@ class BandTable:
 class ShingleSpill:
     """Shingle sets of every row so far, in a temporary file (not in memory); read back one set at a time."""
 
-    def __init__(self, folder: str | None = None):
-        fd, self._path = tempfile.mkstemp(prefix="complaint-router-shingles.", suffix=".u32", dir=folder)
+    def __init__(self) -> None:
+        fd, self._path = tempfile.mkstemp(prefix="complaint-router-shingles.", suffix=".u32")
         self._fd = fd
         os.unlink(self._path)  # the open descriptor keeps it until closed; nothing is left behind
         self._offsets = [0]
         self._end = 0
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
 
     def append(self, sets: Sequence[np.ndarray]) -> None:
         if sets:
@@ -226,12 +228,6 @@ class ShingleSpill:
 
     def close(self) -> None:
         os.close(self._fd)
-
-    def __enter__(self) -> ShingleSpill:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def first_occurrences(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

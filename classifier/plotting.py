@@ -15,8 +15,8 @@ CJK_FAMILIES = (
 @lru_cache(maxsize=1)
 def pyplot():
     """``(matplotlib.pyplot, has_chinese_font)``: the Agg backend, and the first installed family of
-    ``CJK_FAMILIES`` as the sans-serif font (without one, Chinese labels cannot be drawn: callers fall back
-    to numbers with a legend)."""
+    ``CJK_FAMILIES`` (else any family with ``CJK`` in its name) as the sans-serif font (without one, Chinese
+    labels cannot be drawn: callers fall back to numbers with a legend)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,6 +25,8 @@ def pyplot():
 
     installed = {font.name for font in font_manager.fontManager.ttflist}
     family = next((name for name in CJK_FAMILIES if name in installed), None)
+    if family is None:  # another Chinese font, by its name
+        family = next((name for name in sorted(installed) if "CJK" in name), None)
     if family is not None:
         plt.rcParams["font.sans-serif"] = [family, *plt.rcParams["font.sans-serif"]]
         plt.rcParams["axes.unicode_minus"] = False

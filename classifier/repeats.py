@@ -14,8 +14,6 @@ NumPy arrays and JSON only: nothing is pickled.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +23,9 @@ from classifier.artifact import sha256_file
 from classifier.errors import InputError, MissingFileError
 from classifier.i18n import tr
 from classifier.io.columns import DEPARTMENT_COLUMNS, ID_COLUMNS, STATUS_COLUMNS
+from classifier.io.writers import replacing_folder
 from classifier.message_table import CLOSED_STATUSES, column, open_messages, read_chunks
-from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, canonical, shingle_sets
-from classifier.minhash import similarity
+from classifier.minhash import THRESHOLD, BandTable, MinHashParams, Signer, candidates, similarity, text_shingles
 
 FORMAT_VERSION = 1
 INDEX_SUFFIX = ".repeat-index"
@@ -41,10 +39,9 @@ def index_folder(history: str | Path) -> Path:
     return history.with_name(history.name + INDEX_SUFFIX)
 
 
-
-def _fingerprint(path: Path, sha256: str | None = None) -> dict:
+def _fingerprint(path: Path, sha256: str) -> dict:
     stat = path.stat()
-    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256 or sha256_file(path)}
+    return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256}
 
 
 @dataclass
@@ -94,9 +91,10 @@ class RepeatIndex:
             ))
         status_name = column(table, STATUS_COLUMNS)
         signer = Signer(params)
-        sets, ids, departments, keys, rows = [], [], [], [], []
+        band = BandTable()
+        sets, ids, departments = [], [], []
         for chunk in read_chunks(table, chunk_size):
-            chunk_sets = shingle_sets([canonical(t) if t.strip() else "" for t in chunk.texts], params.shingle)
+            chunk_sets = text_shingles(chunk.texts, params.shingle)
             closed = chunk.frame[status_name].str.strip().str.lower().isin(CLOSED_STATUSES).tolist() if status_name \
                 else [False] * len(chunk_sets)  # fmt: skip
             keep = [i for i, s in enumerate(chunk_sets) if len(s) and not closed[i]]
@@ -109,11 +107,7 @@ class RepeatIndex:
             departments.extend(chunk.frame[department_name].iloc[keep].tolist())
             sets.extend(chunk_sets[i] for i in keep)
             chunk_keys = signer.band_keys(signer.signatures([chunk_sets[i] for i in keep]))
-            keys.append(chunk_keys.ravel())
-            rows.append(np.repeat(np.arange(first, first + len(keep)), chunk_keys.shape[1]))
-        band = BandTable()
-        for chunk_keys, chunk_rows in zip(keys, rows):
-            band.add(chunk_keys, chunk_rows)
+            band.add(chunk_keys, np.repeat(np.arange(first, first + len(keep)), chunk_keys.shape[1]))
         band_keys, band_rows = band.arrays()
         lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
         offsets = np.concatenate(([0], np.cumsum(lengths)))
@@ -130,8 +124,7 @@ class RepeatIndex:
         """Per text: (id of the past message it repeats or "", its department or "", similarity or None)."""
         n = len(texts)
         repeat_of, department, score = [""] * n, [""] * n, [None] * n
-        sets = shingle_sets([canonical(t) if isinstance(t, str) and t.strip() else "" for t in texts],
-                            self.params.shingle)  # fmt: skip
+        sets = text_shingles(texts, self.params.shingle)
         filled = [i for i, s in enumerate(sets) if len(s)]
         if not filled or not len(self):
             return repeat_of, department, score
@@ -147,18 +140,19 @@ class RepeatIndex:
         return repeat_of, department, score
 
     def save(self, folder: str | Path) -> Path:
-        """Write ``index.npz``, ``shingles.npy`` and then ``meta.json`` into ``folder`` (each replaced atomically)."""
+        """Write ``index.npz``, ``shingles.npy`` and ``meta.json`` as the folder ``folder`` (built beside it and
+        moved into place, replacing the folder there: a reader never sees a half-written index)."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
         keys, rows = self.table.arrays()
         arrays = {"band_keys": keys, "band_rows": rows, "offsets": self.offsets,
                   "ids": np.array(self.ids, dtype=str), "departments": np.array(self.departments, dtype=str)}  # fmt: skip
-        _atomic(folder / "index.npz", lambda handle: np.savez_compressed(handle, **arrays))
-        _atomic(folder / "shingles.npy", lambda handle: np.save(handle, np.asarray(self.shingles, dtype=np.uint32)))
-        meta = {"format_version": FORMAT_VERSION, "params": self.params.as_dict(), "rows": len(self),
-                "source": self.source, "files": {name: sha256_file(folder / name) for name in _FILES}}  # fmt: skip
-        text = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
-        _atomic(folder / "meta.json", lambda handle: handle.write(text))
+        with replacing_folder(folder) as staging:
+            np.savez_compressed(staging / "index.npz", **arrays)
+            np.save(staging / "shingles.npy", np.asarray(self.shingles, dtype=np.uint32))
+            meta = {"format_version": FORMAT_VERSION, "params": self.params.as_dict(), "rows": len(self),
+                    "source": self.source, "files": {name: sha256_file(staging / name) for name in _FILES}}  # fmt: skip
+            (staging / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
         return folder
 
     @classmethod
@@ -226,13 +220,3 @@ def _unchanged(history: Path, source: dict) -> bool:
         return False
     return stat.st_mtime_ns == source.get("mtime_ns") or sha256_file(history) == source.get("sha256")
 
-
-def _atomic(path: Path, write) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

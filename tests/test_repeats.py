@@ -47,6 +47,15 @@ def test_save_and_load_give_the_same_matches_without_pickles(history, tmp_path):
     assert loaded.match(texts) == index.match(texts)
 
 
+
+def test_saving_again_replaces_the_whole_index_and_leaves_nothing_beside_it(history, tmp_path):
+    folder = RepeatIndex.build(history).save(tmp_path / "saved")
+    (folder / "shingles.npy").write_bytes(b"broken")
+    RepeatIndex.build(history).save(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["index.npz", "meta.json", "shingles.npy"]
+    assert [p.name for p in tmp_path.iterdir() if p.name != "past.csv"] == ["saved"]
+    assert RepeatIndex.load(folder).match([BASE])[0] == ["P1"]
+
 def test_index_is_reloaded_while_the_history_is_unchanged(history):
     _, status = RepeatIndex.for_history(history)
     assert status.action == "built" and status.folder == index_folder(history)
