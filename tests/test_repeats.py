@@ -98,6 +98,17 @@ def test_route_file_adds_repeat_columns(history, tiny_model, tmp_path):
     assert out["route_status"].tolist()[:2] == ["ok", "ok"] and summary.repeats == 1
 
 
+def test_route_file_matches_repeats_in_worker_processes_chunk_by_chunk(history, tiny_model, tmp_path):
+    today = tmp_path / "today.csv"
+    pd.DataFrame({"id": ["N1", "N2", "N3", "N4"], "text": [THIRD, VARIANTS["script"], "", OTHER]}).to_csv(today, index=False)
+    index, _ = RepeatIndex.for_history(history)
+    summary = route_file(today, tmp_path / "out.csv", tiny_model, history=index, jobs=2, chunk_size=1)
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert out["repeat_of"].tolist() == ["", "P1", "", "P2"]
+    assert out["repeat_department"].tolist() == ["", "住房和城乡建设局", "", "交通运输局"]
+    assert summary.repeats == 2
+
+
 def test_cli_route_with_history(history, tiny_model_dir, tmp_path):
     today = tmp_path / "today.csv"
     pd.DataFrame({"id": ["N1"], "text": [VARIANTS["reordered"]]}).to_csv(today, index=False)
