@@ -166,8 +166,8 @@ def route_file(
                 writer.write(output_frame(empty, pd.DataFrame(columns=columns, dtype=str)))
     finally:
         if pool is not None:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
+            # Queued chunks are cancelled and the ones in flight (at most ``jobs``) finish. Workers are never
+            # terminated: one killed while writing its result leaves half a message that the pool waits on forever.
             pool.shutdown(wait=True, cancel_futures=True)
     return RouteSummary(
         output=Path(output_path),

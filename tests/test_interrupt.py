@@ -67,6 +67,33 @@ def test_keyboard_interrupt_with_no_earlier_output(tiny_model_dir, tmp_path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
+def test_an_interrupt_swallowed_by_a_library_still_stops_the_run(tiny_model_dir, tmp_path, monkeypatch):
+    """A real SIGINT whose KeyboardInterrupt a library catches: the run stops at the next chunk all the same."""
+    source = write_input(tmp_path / "in.csv", 50)
+    out = tmp_path / "out.csv"
+    out.write_bytes(OLD)
+    original = RoutingModel.predict_proba
+    calls = {"n": 0}
+
+    def predict_proba(self, docs):
+        calls["n"] += len(docs) > 1
+        if calls["n"] == 2:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)  # the handler runs here
+            except KeyboardInterrupt:
+                pass
+        return original(self, docs)
+
+    monkeypatch.setattr(RoutingModel, "predict_proba", predict_proba)
+    args = ["route", str(source), "-o", str(out), "--model", str(tiny_model_dir), "--chunk-size", "10", "--jobs", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert calls["n"] < 5  # stopped before the last chunk
+    assert out.read_bytes() == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.csv", out.name])
+
+
 def test_failure_while_finishing_leaves_no_temporary_file(tiny_model_dir, tmp_path, monkeypatch):
     source = write_input(tmp_path / "in.csv", 20)
     out = tmp_path / "out.csv"

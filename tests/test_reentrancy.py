@@ -26,18 +26,19 @@ def test_route_file_twice_with_two_models_in_one_process(tiny_model, tmp_path):
     assert "类别" in pd.read_csv(tmp_path / "b.csv").columns and "department" in pd.read_csv(tmp_path / "a.csv").columns
 
 
-def test_the_sigterm_handler_is_restored(tiny_model_dir, tmp_path):
+def test_the_signal_handlers_are_restored(tiny_model_dir, tmp_path):
     def mine(signum, frame):
         pass
 
-    previous = signal.signal(signal.SIGTERM, mine)
+    previous = {number: signal.signal(number, mine) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         tiny_frame().to_csv(tmp_path / "in.csv", index=False)
         result = CliRunner().invoke(app, ["route", str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv"), "-m", str(tiny_model_dir)])
         assert result.exit_code == 0, result.output
-        assert signal.getsignal(signal.SIGTERM) is mine
+        assert signal.getsignal(signal.SIGINT) is mine and signal.getsignal(signal.SIGTERM) is mine
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def test_our_dictionary_is_not_added_to_the_global_segmenter():
