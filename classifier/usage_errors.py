@@ -12,6 +12,7 @@ import re
 import typer
 from typer.core import TyperGroup
 
+from classifier.help_format import HelpContext, with_help_context
 from classifier.i18n import tr
 
 # click's exception classes as typer uses them (recent typer releases carry their own copy of click)
@@ -72,7 +73,13 @@ def _one_line(error: UsageError) -> ClickException:
 
 
 class OneLineUsageGroup(TyperGroup):
-    """The command group whose usage mistakes, its own and its commands', are ``UsageLine`` errors."""
+    """The command group whose usage mistakes, its own and its commands', are ``UsageLine`` errors, and whose help
+    pages, its own and its commands', speak the user's language."""
+
+    context_class = HelpContext
+
+    def get_command(self, ctx: typer.Context, name: str):
+        return with_help_context(super().get_command(ctx, name))
 
     def make_context(self, *args, **kwargs) -> typer.Context:
         try:

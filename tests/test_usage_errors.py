@@ -65,3 +65,21 @@ def test_no_arguments_still_shows_the_whole_help(monkeypatch):
     result = runner.invoke(app, [])
     assert "错误" not in result.output and len(result.output.splitlines()) > 10
     assert "route" in result.output and "adapt" in result.output
+
+
+@pytest.mark.parametrize("args", [["--help"], ["route", "--help"], ["train", "--help"]])
+def test_help_pages_speak_chinese_by_default(args, monkeypatch):
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert result.output.startswith("用法：complaint-router") and "选项：" in result.output
+    assert "显示本帮助并退出。" in result.output
+    for english in ("Usage:", "Options:", "Show this message", "[required]", "[default:"):
+        assert english not in result.output, english
+
+
+def test_help_pages_keep_clicks_words_in_english():
+    result = runner.invoke(app, ["train", "--help"])
+    assert result.output.startswith("Usage: complaint-router train") and "Options:" in result.output
+    assert "Show this message and exit." in result.output and "[default: linear]" in result.output
+    assert "[required]" in result.output
