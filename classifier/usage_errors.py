@@ -57,9 +57,9 @@ class UsageLine(ClickException):
 
     exit_code = 2
 
-    def __init__(self, error: UsageError):
+    def __init__(self, error: UsageError, command: str = "complaint-router"):
         super().__init__(error.format_message())
-        self.command = error.ctx.command_path if error.ctx is not None else "complaint-router"
+        self.command = error.ctx.command_path if error.ctx is not None else command
 
     def show(self, file=None) -> None:
         reason = " ".join(self.message.split())
@@ -67,9 +67,10 @@ class UsageLine(ClickException):
                       f"Error: {reason} (see {self.command} --help)"), err=True)  # fmt: skip
 
 
-def _one_line(error: UsageError) -> ClickException:
-    """``error`` as a ``UsageLine``; the help shown for a command given no arguments stays the help."""
-    return error if type(error).__name__ == "NoArgsIsHelpError" else UsageLine(error)
+def _one_line(error: UsageError, command: str = "complaint-router") -> ClickException:
+    """``error`` as a ``UsageLine`` (``command``: whose help to point to when click did not say); the help shown
+    for a command given no arguments stays the help."""
+    return error if type(error).__name__ == "NoArgsIsHelpError" else UsageLine(error, command)
 
 
 class OneLineUsageGroup(TyperGroup):
@@ -90,5 +91,6 @@ class OneLineUsageGroup(TyperGroup):
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
-        except UsageError as error:
-            raise _one_line(error) from None
+        except UsageError as error:  # click leaves out the context of some, e.g. "Option '-o' requires an argument"
+            name = ctx.invoked_subcommand
+            raise _one_line(error, f"{ctx.command_path} {name}" if name else ctx.command_path) from None

@@ -20,6 +20,8 @@ runner = CliRunner()
         (["route", "in.csv"], "缺少选项 '--output' / '-o'"),
         (["route"], "缺少参数 'input'"),
         (["routee", "in.csv"], "没有命令 'routee'，是不是 'route'？"),
+        (["route", "in.csv", "-o"], "选项 '-o' 需要一个值（用法见 complaint-router route --help）"),
+        (["suggest", "in.csv", "--n"], "选项 '--n' 需要一个值（用法见 complaint-router suggest --help）"),
     ],
 )
 def test_a_usage_mistake_is_one_chinese_line(args, chinese, monkeypatch):
