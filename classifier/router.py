@@ -365,7 +365,11 @@ def decide(
 def route_batch(model, titles: Sequence[object], texts: Sequence[object]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Output columns for one batch of rows, in order (decisions for usable rows, ``error: …`` for the rest),
     and the model's raw probabilities for the routable rows (in row order)."""
-    docs, reasons = prepare(titles, texts)
+    return route_prepared(model, *prepare(titles, texts))
+
+
+def route_prepared(model, docs: list[str], reasons: list[str | None]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """``route_batch`` for rows already through ``prepare``."""
     good = [i for i, reason in enumerate(reasons) if reason is None]
     columns = {name: np.full(len(docs), "", dtype=object) for name in output_columns(model.labels)}
     probs: dict[str, np.ndarray] = {}

@@ -33,7 +33,7 @@ from classifier.catalogue import Catalogue
 from classifier.errors import InputError
 from classifier.i18n import tr
 from classifier.io import TableWriter, append_columns, check_output_path, open_table
-from classifier.router import LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, prepare, review_heads, route_batch
+from classifier.router import LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, prepare, review_heads, route_prepared
 
 LABEL_HEADS = ("screening", "department")
 """Heads whose empty columns the screener fills (those the model has; all its heads for a model with neither)."""
@@ -132,7 +132,8 @@ def suggest_rows(model: RoutingModel, titles: list, texts: list, n: int, *, seed
         raise InputError(tr("文件中没有可分派的留言（每行都缺少可用的文本）：无可推荐标注的留言。",
                             "No routable message in the file (every row lacks a usable text): nothing to suggest."))
     at = np.flatnonzero(routable)
-    decided, probs = route_batch(model, [titles[i] for i in at], [texts[i] for i in at])
+    decided, probs = route_prepared(model, docs, reasons)
+    decided = decided.iloc[at].reset_index(drop=True)
     good_docs = [docs[i] for i in at]
     scores, why = informativeness(model, good_docs, decided, probs)
     picked = choose(scores, good_docs, n, seed)
