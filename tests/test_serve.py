@@ -202,10 +202,14 @@ def test_metrics_count_requests_and_messages(client):
 
 def test_access_log_has_ids_and_sizes_never_text(server, client):
     client.post("/route", json=MESSAGES)
-    time.sleep(0.2)
-    lines = [json.loads(line.split("complaint_router.access ", 1)[1]) for line in server.logs().splitlines()
-             if "complaint_router.access" in line]  # fmt: skip
-    routed = [entry for entry in lines if entry["path"] == "/route" and entry["status"] == 200]
+    deadline = time.monotonic() + 20
+    while True:  # the server writes its access line after the response: wait for it
+        lines = [json.loads(line.split("complaint_router.access ", 1)[1]) for line in server.logs().splitlines()
+                 if "complaint_router.access" in line]  # fmt: skip
+        routed = [entry for entry in lines if entry["path"] == "/route" and entry["status"] == 200]
+        if routed and routed[-1]["ids"] == ["m1", "m2", "m3"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert routed and routed[-1]["ids"] == ["m1", "m2", "m3"] and routed[-1]["messages"] == 3
     assert routed[-1]["bytes_in"] > 0 and routed[-1]["bytes_out"] > 0 and routed[-1]["ms"] > 0
     logs = server.logs()
