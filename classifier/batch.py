@@ -75,7 +75,8 @@ def _init_worker(model: RoutingModel | str, catalogue: Catalogue | None = None) 
 
 def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str] = ()) -> pd.DataFrame:
     """Input columns (renamed ``<name>_input`` where they clash with ours) followed by the routing columns; a row
-    that could not be read (a reason in ``errors``) gets ``route_status`` = ``error: <reason>`` and nothing else."""
+    that could not be read (a reason in ``errors``) gets ``route_status`` = ``error: <reason>``, ``needs_review`` and
+    nothing else."""
     out = append_columns(chunk, routed)
     if any(errors):
         reasons = pd.Series(list(errors), dtype=str)
@@ -84,6 +85,7 @@ def output_frame(chunk: pd.DataFrame, routed: pd.DataFrame, errors: Sequence[str
         for column in routed.columns:
             if column not in ("route_status", "model_version"):
                 out.loc[bad, column] = ""
+        out.loc[bad, "needs_review"] = True  # like every row that cannot be routed
     return out
 
 

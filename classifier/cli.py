@@ -37,7 +37,7 @@ _language_from_argv(sys.argv)
 from classifier.artifact import default_model_path, load_model  # noqa: E402  (after the language is set)
 from classifier.config import TrainConfig  # noqa: E402
 from classifier.errors import UserError  # noqa: E402
-from classifier.router import URGENT, URGENT_YES  # noqa: E402
+from classifier.router import UNROUTABLE_ZH, URGENT, URGENT_YES  # noqa: E402
 from classifier.usage_errors import OneLineUsageGroup  # noqa: E402
 
 DEBUG_VARIABLE = "COMPLAINT_ROUTER_DEBUG"
@@ -260,7 +260,8 @@ def predict(
         typer.echo(json.dumps(result, ensure_ascii=False))
         return
     if result["route_status"] != "ok":
-        fail(tr(f"无法分派这条留言：{result['route_status']}", f"cannot route this message: {result['route_status']}"))
+        reason = result["route_status"].removeprefix("error: ")
+        fail(tr(f"无法分派这条留言：{UNROUTABLE_ZH.get(reason, reason)}。", f"cannot route this message: {reason}."))
     typer.echo("\n".join(prediction_lines(result, list(routing.labels))))
 
 

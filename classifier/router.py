@@ -59,8 +59,17 @@ def output_columns(labels: dict[str, list[str]]) -> list[str]:
     return columns + ["needs_review", "route_status", "model_version"]
 
 
+UNROUTABLE_ZH = {
+    "missing text": "缺少正文",
+    "empty text": "正文为空",
+    "no text (only digits, punctuation or symbols)": "没有文字（只有数字、标点或符号）",
+    "no readable text": "没有可读的文字（只有网页代码之类）",
+}
+"""``check_text``'s reasons (English in ``route_status``, which programs read) as people read them in Chinese."""
+
+
 def check_text(title: object, text: object) -> str | None:
-    """The reason a row cannot be routed, or None when its text is usable."""
+    """The reason a row cannot be routed (a key of ``UNROUTABLE_ZH``), or None when its text is usable."""
     if not isinstance(text, str):
         return "missing text"
     if not text.strip():

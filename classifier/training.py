@@ -357,8 +357,11 @@ def train(
     copies = near_duplicate_groups(docs)
     train_rows, valid_rows = split_rows(frame, heads, config.validation_fraction, config.seed, copies)
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
-    progress(f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
-             f"(near-copies kept on one side: {len(docs) - len(np.unique(copies))} rows joined to another)")  # fmt: skip
+    joined = len(docs) - len(np.unique(copies))
+    progress(tr(f"训练 {config.model} 模型（{'、'.join(heads)}）：训练 {len(train_rows)} 行，验证 {len(valid_rows)} 行"
+                f"（近似重复的留言分在同一边：{joined} 行与其他行合组）",
+                f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
+                f"(near-copies kept on one side: {joined} rows joined to another)"))  # fmt: skip
     fit_docs, fit_targets, fit_weights, fit_groups = _with_titles(config, frame, docs, targets, train_rows, weights, copies)
     model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights, fit_groups)
     valid_docs, truth = [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True)
@@ -368,14 +371,15 @@ def train(
         urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
     )
     for head, m in metrics.items():
-        progress(f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")
+        progress(tr(f"验证 {head}：准确率 {m['accuracy']}，宏 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
+                    f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))
     group_metrics = None
     if groups is not None:
         in_split = np.asarray(groups, dtype=object)[usable][valid_rows]
         group_metrics = {str(name): _group_scores(decided, probs, truth, model.labels, in_split == name)
                          for name in pd.unique(in_split)}  # fmt: skip
     if config.refit_full:
-        progress("refitting on all rows")
+        progress(tr("在全部行上重新训练", "refitting on all rows"))
         everything = np.arange(len(frame))
         fit_docs, fit_targets, fit_weights, fit_groups = _with_titles(config, frame, docs, targets, everything, weights, copies)
         model = _fit(config, fit_docs, fit_targets, vocabulary_docs, fit_weights, fit_groups)

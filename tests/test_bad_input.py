@@ -198,6 +198,7 @@ def test_bad_rows_are_kept_in_place_with_a_reason(tiny_model_dir, tmp_path):
         assert status[i].startswith("error: no text"), status[i]
     assert status[9].startswith("error: ") and "line 11" in status[9] and "fields" in status[9]
     assert rows[9]["text"] == GOOD and rows[9]["department"] == ""
+    assert all(rows[i]["needs_review"] == "True" for i in range(1, 10))  # every row not routed goes to a person
     assert rows[2]["text"] == "   \t  "
     assert all(rows[i]["department"] == "" and rows[i]["screening"] == "" for i in (1, 2, 3, 4, 5, 6, 7))
     assert "8 rows" not in result.stderr and "11 rows" in result.stderr and "3 routed, 8 with errors" in result.stderr

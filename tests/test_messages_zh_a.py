@@ -126,3 +126,9 @@ def test_row_reasons_in_output_stay_english(tiny_model_dir, tmp_path):
     assert result.exit_code == 0, result.output
     status = pd.read_csv(tmp_path / "out.csv", dtype=str)["route_status"].tolist()
     assert status == ["ok", "error: line 3 has 3 fields, the header has 2"]
+
+
+def test_predict_says_why_a_message_cannot_be_routed_in_chinese(tiny_model_dir, monkeypatch):
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    result = CliRunner().invoke(app, ["predict", "", "--model", str(tiny_model_dir)])
+    assert result.exit_code != 0 and result.stderr.strip() == "错误：无法分派这条留言：正文为空。"
