@@ -28,8 +28,8 @@ def _language_from_argv(argv: list[str]) -> None:
     """Apply ``--lang`` before the help texts are built (they are made when this module is imported)."""
     for i, arg in enumerate(argv):
         value = argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else arg.partition("=")[2] if arg.startswith("--lang=") else None
-        if value in LANGUAGES:
-            os.environ[LANGUAGE_VARIABLE] = value
+        if value is not None and value.strip().lower() in LANGUAGES:
+            os.environ[LANGUAGE_VARIABLE] = value.strip().lower()
 
 
 _language_from_argv(sys.argv)
@@ -68,6 +68,7 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help=tr("出错时显示完整的调用栈", "Show the full traceback of an error."))] = False,
 ) -> None:
     """政务服务热线留言的筛查与分派。"""
+    lang = lang.strip().lower() if lang is not None else None
     if lang is not None and lang not in LANGUAGES:
         fail(tr(f"--lang 只能是 zh 或 en，收到 {lang!r}。", f"--lang must be zh or en, got {lang!r}."))
     if lang is not None:  # help texts took it from the command line already; messages take it from here
@@ -190,7 +191,7 @@ def route(
     model: ModelOption = None,
     text_col: TextColOption = None,
     title_col: TitleColOption = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help=tr("工作进程数（0 = 全部核心）", "Worker processes (0 = all cores)."))] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help=tr("工作进程数（0 = 全部核心）", "Worker processes (0 = all cores)."))] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help=tr("每块行数", "Rows per chunk."))] = 2000,
     sheet: SheetOption = None,
     mask_pii: Annotated[bool, typer.Option("--mask-pii", help=_MASK_HELP)] = False,

@@ -35,7 +35,7 @@ _REASONS = (
     (re.compile(r"^Missing argument (.+)\.$"), lambda m: f"缺少参数 {m[1]}"),
     (re.compile(r"^Invalid value for (.+?): (.+)$"), lambda m: f"{m[1]} 的值无效：{_translate(m[2], _VALUES)}"),
     (re.compile(r"^Option (\S+) requires an argument\.$"), lambda m: f"选项 {m[1]} 需要一个值"),
-    (re.compile(r"^Got unexpected extra arguments? \((.+)\)$"), lambda m: f"多余的参数：{m[1]}"),
+    (re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((.+)\)$"), lambda m: f"多余的参数：{m[1]}"),
 )  # fmt: skip
 
 

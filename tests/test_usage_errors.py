@@ -22,6 +22,8 @@ runner = CliRunner()
         (["routee", "in.csv"], "没有命令 'routee'，是不是 'route'？"),
         (["route", "in.csv", "-o"], "选项 '-o' 需要一个值（用法见 complaint-router route --help）"),
         (["suggest", "in.csv", "--n"], "选项 '--n' 需要一个值（用法见 complaint-router suggest --help）"),
+        (["route", "in.csv", "-o", "out.csv", "extra"], "多余的参数：extra（用法见 complaint-router route --help）"),
+        (["route", "in.csv", "-o", "out.csv", "--jobs", "-3"], "'--jobs' / '-j' 的值无效：应不小于 0"),
     ],
 )
 def test_a_usage_mistake_is_one_chinese_line(args, chinese, monkeypatch):
@@ -50,6 +52,7 @@ def test_in_english_the_reason_is_clicks_own():
         ("Invalid value for '--lang': 'fr' is not one of 'zh', 'en'.", "'--lang' 的值无效：'fr' 不是可选值之一（'zh', 'en'）"),
         ("No such option: --bogus Did you mean --jobs?", "没有选项 --bogus，是不是 --jobs？"),
         ("Got unexpected extra argument (b.csv)", "多余的参数：b.csv"),
+        ("Got unexpected extra argument(s) (b.csv c.csv)", "多余的参数：b.csv c.csv"),
         ("Something click says that has no pattern", "Something click says that has no pattern"),
     ],
 )
@@ -85,3 +88,9 @@ def test_help_pages_keep_clicks_words_in_english():
     assert result.output.startswith("Usage: complaint-router train") and "Options:" in result.output
     assert "Show this message and exit." in result.output and "[default: linear]" in result.output
     assert "[required]" in result.output
+
+
+def test_the_language_option_takes_any_case(monkeypatch):
+    monkeypatch.setenv("COMPLAINT_ROUTER_LANG", "zh")
+    result = runner.invoke(app, ["--lang", "EN", "route", "in.csv", "-o", "out.csv", "--jobs", "abc"])
+    assert result.exit_code == 2 and result.output.startswith("Error: Invalid value for '--jobs'")
