@@ -433,7 +433,7 @@ def replies(
             path = write_report(summary, report, title=tr(f"{input.name} 答复质量检查", f"Reply check of {input.name}"))
             typer.echo(tr(f"报告已写入 {path}", f"report written to {path}"), err=True)
     q = summary.qualities
-    typer.echo(tr(f"{summary.rows}行 -> {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
+    typer.echo(tr(f"{summary.rows}行 → {summary.output}：有答复{summary.replies}条，好{q['good']}、一般{q['acceptable']}、差{q['poor']}（{summary.seconds:.1f}秒）",
                   f"{summary.rows} rows -> {summary.output}: {summary.replies} replies, good {q['good']}, "
                   f"acceptable {q['acceptable']}, poor {q['poor']} ({summary.seconds:.1f} s)"), err=True)  # fmt: skip
 
@@ -516,7 +516,7 @@ def dedup(
                              text_col=text_col, id_col=id_col, time_col=time_col)  # fmt: skip
     for note in summary.warnings:
         typer.echo(note, err=True)
-    typer.echo(tr(f"{summary.rows} 行 -> {summary.output}：{summary.groups} 组近似重复，{summary.duplicates} 行是重复"
+    typer.echo(tr(f"{summary.rows} 行 → {summary.output}：{summary.groups} 组近似重复，{summary.duplicates} 行是重复"
                   f"（阈值 {summary.threshold}，{summary.seconds:.1f} 秒）",
                   f"{summary.rows} rows -> {summary.output}: {summary.groups} groups of near-duplicates, "
                   f"{summary.duplicates} rows repeat an earlier one (threshold {summary.threshold}, "
@@ -551,7 +551,7 @@ def hotspots(
         typer.echo(note, err=True)
     if summary.report:
         typer.echo(tr(f"报告：{summary.report}", f"report: {summary.report}"), err=True)
-    typer.echo(tr(f"{summary.rows} 条留言 -> {summary.output}：{summary.clusters} 个类，其中 {summary.multi} 个多于一条"
+    typer.echo(tr(f"{summary.rows} 条留言 → {summary.output}：{summary.clusters} 个类，其中 {summary.multi} 个多于一条"
                   f"（{summary.seconds:.1f} 秒）",
                   f"{summary.rows} messages -> {summary.output}: {summary.clusters} clusters, {summary.multi} with more "
                   f"than one message ({summary.seconds:.1f} s)"), err=True)  # fmt: skip

@@ -38,6 +38,8 @@ from classifier.router import LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, 
 LABEL_HEADS = ("screening", "department")
 """Heads whose empty columns the screener fills (those the model has; all its heads for a model with neither)."""
 REASONS = ("low_margin", "catalogue", "heads", "rules")
+COVERAGE = "coverage"
+"""The reason of a pick none of ``REASONS`` flags: the best row of its cluster, chosen for diversity."""
 CANDIDATES = 2
 """Candidates per pick: the ``CANDIDATES * n`` most informative rows are clustered into ``n`` groups."""
 MAX_KMEANS_ROWS = 20_000
@@ -138,7 +140,7 @@ def suggest_rows(model: RoutingModel, titles: list, texts: list, n: int, *, seed
     scores, why = informativeness(model, good_docs, decided, probs)
     picked = choose(scores, good_docs, n, seed)
     columns = pd.DataFrame({"suggest_rank": np.arange(1, len(picked) + 1), "suggest_score": np.round(scores[picked], 4),
-                            "suggest_reasons": [why[i] for i in picked]})  # fmt: skip
+                            "suggest_reasons": [why[i] or COVERAGE for i in picked]})  # fmt: skip
     heads = [h for h in LABEL_HEADS if h in model.labels] or list(model.labels)
     for head in heads:
         columns[f"guess_{head}"] = decided[head].to_numpy()[picked]

@@ -51,6 +51,14 @@ def test_suggest_writes_the_chosen_rows_with_guesses_and_empty_label_columns(cit
     assert {"guess_department_confidence", "guess_screening", "suggest_reasons"} <= set(chosen.columns)
 
 
+def test_every_pick_says_why(city_file, tiny_model_dir, tmp_path):
+    out = tmp_path / "to_label.csv"
+    suggest_file(city_file, out, tiny_model_dir, n=9)
+    reasons = pd.read_csv(out, dtype=str, keep_default_na=False)["suggest_reasons"]
+    known = {"low_margin", "catalogue", "heads", "rules", "coverage"}
+    assert all(cell and set(cell.split(";")) <= known for cell in reasons), reasons.tolist()
+
+
 def test_prefill_and_more_rows_than_the_file(city_file, tiny_model_dir, tmp_path):
     out = tmp_path / "to_label.xlsx"
     result = suggest_file(city_file, out, tiny_model_dir, n=50, prefill=True)
