@@ -280,7 +280,9 @@ def prediction_lines(result: dict, heads: list[str]) -> list[str]:
     for head in sorted(heads, key=lambda h: (h not in ("screening", "department"), h != "screening")):
         confidence = result.get(f"{head}_confidence", "")
         note = ""
-        if head == URGENT and result.get(head) == URGENT_YES and isinstance(confidence, float) and confidence < 0.5:
+        if head == URGENT and result.get(head) == URGENT_YES and result.get("danger_terms"):
+            note = tr(f"，命中危险词：{'、'.join(result['danger_terms'])}", f"; names a danger: {', '.join(result['danger_terms'])}")
+        elif head == URGENT and result.get(head) == URGENT_YES and isinstance(confidence, float) and confidence < 0.5:
             note = tr("，从严标记，请核实", "; flagged to be safe: please check")
         lines.append(f"{name(head)}{tr('：', ': ')}{result.get(head) or '-'} ({confidence}{note})")
         others = result.get("department_top3", "").split("|")[1:] if head == "department" else []

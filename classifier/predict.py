@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from classifier.router import prepare, route_batch
+from classifier.router import URGENT, danger_counter, prepare, route_batch
 
 
 def predict(model, text: str, title: str = "", *, explain: int = 8) -> dict:
-    """The routing of one message as a dict: the ``route`` columns plus ``top_terms`` and ``deadline_days``.
+    """The routing of one message as a dict: the ``route`` columns plus ``top_terms``, ``danger_terms`` and
+    ``deadline_days``.
 
     ``top_terms`` lists the n-grams that pushed the department head towards the chosen department (empty for
-    models that explain nothing, such as BERT); ``deadline_days`` comes from the department catalogue.
+    models that explain nothing, such as BERT); ``danger_terms`` the phrases of the danger lexicon the message
+    names (they make it urgent, for a model with an ``urgent`` head); ``deadline_days`` comes from the department
+    catalogue.
     """
     decided, _ = route_batch(model, [title], [text])
     result = {k: (v.item() if hasattr(v, "item") else v) for k, v in decided.iloc[0].items()}
     result["top_terms"] = []
+    result["danger_terms"] = []
     result["deadline_days"] = None
+    if result["route_status"] != "ok":
+        return result
+    doc = prepare([title], [text])[0][0]
+    if URGENT in model.labels:
+        counter = danger_counter()
+        result["danger_terms"] = [p for p, n in zip(counter.phrases, counter.counts([doc])[0]) if n]
     department = result.get("department")
-    if result["route_status"] != "ok" or not department:
+    if not department:
         return result
     if model.catalogue is not None:
         result["deadline_days"] = model.catalogue.deadline_days(department)
     if department in model.labels.get("department", []):
-        doc = prepare([title], [text])[0][0]
         terms = model.model.explain(doc, "department", department, explain)
         result["top_terms"] = [{"term": t, "weight": round(w, 4)} for t, w in terms]
     return result

@@ -187,3 +187,13 @@ def test_predict_says_when_urgent_is_flagged_to_be_safe(monkeypatch):
     assert "紧急：是 (0.04，从严标记，请核实)" in prediction_lines({**base, "urgent": "是"}, ["urgent"])
     assert "紧急：是 (0.97)" in prediction_lines({**base, "urgent": "是", "urgent_confidence": 0.97}, ["urgent"])
     assert "紧急：否 (0.04)" in prediction_lines({**base, "urgent": "否"}, ["urgent"])
+    named = {**base, "urgent": "是", "urgent_confidence": 0.26, "danger_terms": ["着火了"]}
+    assert "紧急：是 (0.26，命中危险词：着火了)" in prediction_lines(named, ["urgent"])
+
+
+def test_predict_names_the_danger_words_it_found(tiny_model):
+    from classifier.predict import predict
+
+    result = predict(tiny_model, "我家楼下商铺着火了，浓烟很大，请赶紧处理")
+    assert "着火了" in result["danger_terms"] and result["urgent"] == "是"
+    assert predict(tiny_model, "小区电梯坏了一个月没人修")["danger_terms"] == []
