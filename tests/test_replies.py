@@ -54,7 +54,8 @@ def test_forwarding_and_formulas_are_brushoffs_and_actions_are_evidence():
     forward = find_evidence(clean(FORWARD_REPLY))
     assert forward.forward_without_result and any("转相关部门调查处理" in f for f in forward.brushoff_list())
     formulas = find_evidence(clean(BRUSHOFF_REPLY)).brushoff_list()
-    assert "正在研究" in formulas and any("条件成熟" in f for f in formulas)
+    assert any("正在研究" in f for f in formulas) and any("条件成熟" in f for f in formulas)
+    assert not any(f != other and f in other for f in formulas for other in formulas)  # none listed twice
     good = find_evidence(clean(GOOD_REPLY))
     found = "；".join(good.concrete_list())
     assert "责令" in found and "12000元" in found and "《A市住宅小区停车服务收费管理办法》" in found

@@ -122,13 +122,15 @@ class Evidence:
         return bool(self.forwards) and not self.actions
 
     def brushoff_list(self) -> list[str]:
-        """Every brush-off finding, in the reply's words (forwarding only when nothing was done)."""
+        """Every brush-off finding, in the reply's words (forwarding only when nothing was done); a finding inside
+        a longer one is not listed again."""
         found = list(self.brushoffs) + list(self.objectless)
         if self.forward_without_result:
             found += self.forwards
         if not self.actions:
             found += self.promises
-        return list(dict.fromkeys(found))
+        found = list(dict.fromkeys(found))
+        return [f for f in found if not any(f != other and f in other for other in found)]
 
     def concrete_list(self) -> list[str]:
         return list(dict.fromkeys(self.actions + self.dates + self.amounts + self.citations + self.answers))
