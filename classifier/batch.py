@@ -66,7 +66,8 @@ def _start_method() -> str:
 
 def _init_worker(model: RoutingModel | str, catalogue: Catalogue | None = None) -> None:
     """Worker set-up: the model (inherited through fork, or loaded from its folder when spawned, with the
-    catalogue that replaces its own); the parent handles Ctrl-C and clean-up, a terminated worker just ends."""
+    catalogue that replaces its own); Ctrl-C is the parent's to handle (it lets the chunks in flight finish and
+    cleans up), SIGTERM ends a worker."""
     global _WORKER_MODEL
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

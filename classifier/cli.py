@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, fields
@@ -123,8 +124,10 @@ def _catalogue(path: Optional[Path]):
 @contextmanager
 def _interruptible() -> Iterator[Callable[[], None]]:
     """Ctrl-C and SIGTERM end a run (temporary output removed) through a handler that also records the signal;
-    the ``check`` it yields raises KeyboardInterrupt again between chunks, should a library have swallowed the
-    first one (seen about once in 30 interrupted runs). The previous handlers are restored after."""
+    ``route`` calls the ``check`` it yields after every chunk, which raises KeyboardInterrupt again should a
+    library have swallowed the first one (seen about once in 30 interrupted runs). A signal the process was
+    started to ignore stays ignored, and off the main thread (where handlers cannot be set) nothing changes.
+    The previous handlers are restored after."""
     received: list[int] = []
 
     def interrupt(signum, frame) -> None:
@@ -135,7 +138,11 @@ def _interruptible() -> Iterator[Callable[[], None]]:
         if received:
             raise KeyboardInterrupt
 
-    previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, interrupt)
     try:
         yield check
     finally:

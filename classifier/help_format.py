@@ -19,6 +19,7 @@ _PHRASES = (
     (re.compile(r"Show this message and exit\."), lambda m: "显示本帮助并退出。"),
     (re.compile(r"\[default: ([^\]]*?)(; |\])"), lambda m: f"[默认：{m[1]}{m[2]}"),
     (re.compile(r"(\[|; )required\]"), lambda m: f"{m[1]}必填]"),
+    (re.compile(r"(\[[^\]]*?); ([^\]]*\])"), lambda m: f"{m[1]}；{m[2]}"),
 )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ def predict(model, text: str, title: str = "", *, explain: int = 8) -> dict:
 
     ``top_terms`` lists the n-grams that pushed the department head towards the chosen department (empty for
     models that explain nothing, such as BERT); ``danger_terms`` the phrases of the danger lexicon the message
-    names (they make it urgent, for a model with an ``urgent`` head); ``deadline_days`` comes from the department
+    names (they make it urgent, for a model with an ``urgent`` rule); ``deadline_days`` comes from the department
     catalogue.
     """
     decided, _ = route_batch(model, [title], [text])
@@ -22,7 +22,7 @@ def predict(model, text: str, title: str = "", *, explain: int = 8) -> dict:
     if result["route_status"] != "ok":
         return result
     doc = prepare([title], [text])[0][0]
-    if URGENT in model.labels:
+    if URGENT in model.labels and model.rules.get(URGENT):  # the lexicon is part of the urgent rule
         counter = danger_counter()
         result["danger_terms"] = [p for p, n in zip(counter.phrases, counter.counts([doc])[0]) if n]
     department = result.get("department")

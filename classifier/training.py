@@ -359,7 +359,7 @@ def train(
     targets = {h: frame[h].to_numpy(dtype=object) for h in heads}
     joined = len(docs) - len(np.unique(copies))
     progress(tr(f"训练 {config.model} 模型（{'、'.join(heads)}）：训练 {len(train_rows)} 行，验证 {len(valid_rows)} 行"
-                f"（近似重复的留言分在同一边：{joined} 行与其他行合组）",
+                f"（近似重复的留言不拆到训练集和验证集两边：{joined} 行与其他行合组）",
                 f"training {config.model} heads {heads} on {len(train_rows)} rows, validating on {len(valid_rows)} "
                 f"(near-copies kept on one side: {joined} rows joined to another)"))  # fmt: skip
     fit_docs, fit_targets, fit_weights, fit_groups = _with_titles(config, frame, docs, targets, train_rows, weights, copies)
@@ -371,7 +371,7 @@ def train(
         urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
     )
     for head, m in metrics.items():
-        progress(tr(f"验证 {head}：准确率 {m['accuracy']}，宏 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
+        progress(tr(f"验证 {head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
                     f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))
     group_metrics = None
     if groups is not None:

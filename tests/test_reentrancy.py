@@ -49,3 +49,39 @@ def test_our_dictionary_is_not_added_to_the_global_segmenter():
     segment("纪委监委")
     word = next(w for w, _, _ in user_words() if not rjieba.has_word(w))
     assert word in segment(word)
+
+
+def test_route_from_another_thread(tiny_model_dir, tmp_path):
+    """A thread other than the main one cannot set signal handlers: they are left alone."""
+    import threading
+
+    tiny_frame().to_csv(tmp_path / "in.csv", index=False)
+    args = ["route", str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv"), "-m", str(tiny_model_dir)]
+    results = []
+    worker = threading.Thread(target=lambda: results.append(CliRunner().invoke(app, args)))
+    worker.start()
+    worker.join()
+    assert results[0].exit_code == 0, results[0].output
+
+
+def test_a_process_started_to_ignore_sigint_keeps_ignoring_it(tiny_model_dir, tmp_path, monkeypatch):
+    import os
+
+    from classifier.artifact import RoutingModel
+
+    original = RoutingModel.predict_proba
+
+    def predict_proba(self, docs):
+        os.kill(os.getpid(), signal.SIGINT)
+        return original(self, docs)
+
+    monkeypatch.setattr(RoutingModel, "predict_proba", predict_proba)
+    tiny_frame().to_csv(tmp_path / "in.csv", index=False)
+    args = ["route", str(tmp_path / "in.csv"), "-o", str(tmp_path / "o.csv"), "-m", str(tiny_model_dir)]
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from classifier.i18n import tr
 from classifier.replies.asks import Ask, judge_asks
-from classifier.replies.signals import MAX_CHARS, Evidence, clean, find_evidence, relevance, substance
+from classifier.replies.signals import MAX_CHARS, Evidence, clean, find_evidence, outermost, relevance, substance
 from classifier.replies.timing import timing
 
 QUALITIES = ("good", "acceptable", "poor")
@@ -168,7 +168,7 @@ def grade(analysis: Analysis, t: Thresholds, score: ReplyScore | None = None) ->
     score.brushoff_phrases = ev.brushoff_list()
     score.concrete_actions = ev.concrete_list()
     concrete, n_asks, missing = ev.concrete, len(asks), len(score.unanswered)
-    strong = list(dict.fromkeys(ev.brushoffs + ev.objectless))
+    strong = outermost(ev.brushoffs + ev.objectless)
     poor = []
     if analysis.body_chars < t.min_substance and concrete < t.thin_concrete:
         poor.append(tr("答复没有实质内容（只有客套话、收悉或转办）", "no substance (only courtesy, 'received' or forwarding)"))

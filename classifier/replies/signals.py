@@ -129,11 +129,16 @@ class Evidence:
             found += self.forwards
         if not self.actions:
             found += self.promises
-        found = list(dict.fromkeys(found))
-        return [f for f in found if not any(f != other and f in other for other in found)]
+        return outermost(found)
 
     def concrete_list(self) -> list[str]:
         return list(dict.fromkeys(self.actions + self.dates + self.amounts + self.citations + self.answers))
+
+
+def outermost(phrases: list[str]) -> list[str]:
+    """``phrases`` without repeats and without those found inside a longer one, in order."""
+    unique = list(dict.fromkeys(phrases))
+    return [p for p in unique if not any(p != other and p in other for other in unique)]
 
 
 def _is_promise(clause: str) -> bool:

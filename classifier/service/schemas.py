@@ -101,7 +101,6 @@ class Prediction(Routing):
         description="Terms that pushed the department head towards the chosen department (linear and ensemble models)."
     )
     danger_terms: list[str] = Field(
-        default_factory=list,
         description="Phrases of the danger lexicon the message names (they make `urgent` 是, for a model with that head).",
     )
     deadline_days: int | None = Field(
