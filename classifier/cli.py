@@ -369,7 +369,7 @@ def train(
     catalogue: Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON", "Department catalogue JSON."))] = None,
     **settings,
 ) -> None:
-    from classifier.training import train_files
+    from classifier.training import metrics_line, train_files
 
     settings["label_cols"] = settings.get("label_cols") or []
     result = train_files(data, out, TrainConfig(**settings), unlabelled=unlabelled or [], catalogue=catalogue,
@@ -377,8 +377,7 @@ def train(
     typer.echo(tr(f"模型已写入 {result.path}（{result.rows} 行，跳过 {result.skipped_rows} 行）",
                   f"model written to {result.path} ({result.rows} rows, {result.skipped_rows} skipped)"))  # fmt: skip
     for head, m in result.metrics.items():
-        typer.echo(tr(f"  {head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
-                      f"  {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))  # fmt: skip
+        typer.echo("  " + metrics_line(head, m))
 
 
 @app.command(help=tr("在无标注留言上继续 BERT 的掩码语言模型训练（jieba 整词掩码）。",
@@ -670,6 +669,7 @@ def adapt(
     catalogue: CatalogueOption = None,
 ) -> None:
     from classifier.adapt import adapt_file
+    from classifier.training import metrics_line
 
     result = adapt_file(model or default_model_path(), data, out, text_col=text_col, title_col=title_col, weight=weight,
                         allow_new_labels=allow_new_labels, catalogue=_catalogue(catalogue),
@@ -681,8 +681,7 @@ def adapt(
                   f"new model written to {result.path}: {result.added} labelled rows added (weight {result.weight}), "
                   f"{result.replaced} old rows replaced, {result.unlabelled} rows without labels not used"))  # fmt: skip
     for head, m in result.metrics.items():
-        typer.echo(tr(f"  验证 {head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
-                      f"  validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))  # fmt: skip
+        typer.echo("  " + tr("验证 ", "validation ") + metrics_line(head, m))
     for head, pair in result.new_rows["heads"].items():
         before, after = pair["old_model"], pair["new_model"]
         if after["n"]:

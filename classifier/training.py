@@ -80,7 +80,8 @@ def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int
     """Train and validation row indices, stratified on the rarest-labelled head's labels.
 
     ``groups`` (near-duplicate groups, ``classifier.groups``) keeps every group on one side: whole groups are
-    drawn, per label of their first row, until the label's share is held out.
+    drawn, per label of their first row, until the label's share is held out; a label's last group always stays
+    in training (a label made of one repeated message is learnt, not only tested).
     """
     rng = np.random.default_rng(seed)
     key = frame[min(heads, key=lambda h: (frame[h].ne("").sum(), h))].to_numpy()
@@ -91,7 +92,7 @@ def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int
         mine = np.flatnonzero(key[first] == value)
         rng.shuffle(mine)
         wanted, taken = int(round(np.count_nonzero(key == value) * fraction)), 0
-        for g in mine:
+        for g in mine[:-1]:
             if taken >= wanted:
                 break
             held.append(g)
@@ -99,6 +100,15 @@ def split_rows(frame: pd.DataFrame, heads: list[str], fraction: float, seed: int
     held_groups = np.unique(groups[first[held]]) if held else np.zeros(0, dtype=groups.dtype)
     valid = np.flatnonzero(np.isin(groups, held_groups))
     return np.setdiff1d(np.arange(len(frame)), valid), valid
+
+
+def metrics_line(head: str, m: dict) -> str:
+    """One head's validation figures as people read them (training, ``train`` and ``adapt`` print it)."""
+    if m.get("accuracy") is None:
+        return tr(f"{head}：没有验证行（每个标签只有一组近似重复的留言，都留作训练）",
+                  f"{head}: no validation rows (each label has a single group of near-copies, kept for training)")  # fmt: skip
+    return tr(f"{head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
+              f"{head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}")  # fmt: skip
 
 
 def title_rows(frame: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -371,8 +381,7 @@ def train(
         urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
     )
     for head, m in metrics.items():
-        progress(tr(f"验证 {head}：准确率 {m['accuracy']}，宏平均 F1 {m['macro_f1']}，前三命中率 {m['top3_accuracy']}",
-                    f"validation {head}: accuracy {m['accuracy']}, macro-F1 {m['macro_f1']}, top-3 {m['top3_accuracy']}"))
+        progress(tr("验证 ", "validation ") + metrics_line(head, m))
     group_metrics = None
     if groups is not None:
         in_split = np.asarray(groups, dtype=object)[usable][valid_rows]

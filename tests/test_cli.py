@@ -132,6 +132,19 @@ def test_custom_label_model_routes_and_predicts_its_own_heads(tmp_path):
     assert "screening" not in shown.stdout
 
 
+def test_labels_made_of_repeated_messages_are_learnt(tmp_path):
+    """Each label one message repeated: every label is a single near-copy group, kept for training."""
+    frame = pd.DataFrame({"text": ["停水了请尽快恢复供水", "小区停电一整天", "路灯不亮很危险", "垃圾没人清运"] * 10,
+                          "类别": ["供水", "供电", "市政", "环卫"] * 10})  # fmt: skip
+    frame.to_csv(tmp_path / "mine.csv", index=False)
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "mine.csv"), "--out", str(tmp_path / "m"),
+                                 "--label-col", "类别", "--min-df", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "no validation rows" in result.stdout and "None" not in result.stdout
+    shown = runner.invoke(app, ["predict", "停水了请尽快恢复供水", "-m", str(tmp_path / "m")])
+    assert shown.exit_code == 0 and "类别: 供水" in shown.stdout
+
+
 def test_predict_shows_each_probability_once_and_working_days(tiny_model_dir):
     result = runner.invoke(app, ["predict", "公司拖欠工资三个月不发", "-m", str(tiny_model_dir)])
     lines = result.stdout.splitlines()
