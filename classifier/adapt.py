@@ -31,11 +31,10 @@ import pandas as pd
 
 from classifier.artifact import TRAINING_DATA, RoutingModel, load_model
 from classifier.catalogue import Catalogue
-from classifier.data import SCHEMA, frame_hash, load_messages, message_docs, source_columns, training_frame, unlabelled_texts
+from classifier.data import SCHEMA, frame_hash, load_messages, message_docs, no_label_columns, training_frame, unlabelled_texts
 from classifier.errors import InputError, ModelError
 from classifier.evaluate import evaluate
 from classifier.i18n import tr
-from classifier.io.columns import show
 from classifier.training import train, usable_rows
 
 DEFAULT_WEIGHT = 5.0
@@ -98,12 +97,7 @@ def check_labels(frame: pd.DataFrame, model: RoutingModel, allow_new_labels: boo
     """
     heads = [h for h in model.heads if h in frame]
     if not heads:
-        name, columns = source_columns(frame)
-        raise InputError(tr(
-            f"标注文件{f' {name} ' if name else ''}中没有模型的任何标签列：应至少有一列名为 {model.heads} 之一；文件的列为 {show(columns)}。",
-            f"The labelled file{f' {name}' if name else ''} has none of the model's label columns: expected at least one column named "
-            f"one of {model.heads}; found columns {show(columns)}.",
-        ))
+        raise no_label_columns(frame, list(model.heads))
     if not frame[heads].ne("").any(axis=None):
         raise InputError(tr(
             f"标注文件中没有任何标签：列 {heads} 全为空。请填写人工核对过的行"

@@ -17,6 +17,7 @@ import pandas as pd
 from classifier.errors import InputError, MissingFileError
 from classifier.i18n import tr
 from classifier.io import read_table
+from classifier.io.columns import show
 from classifier.text import normalize
 
 SCHEMA = ("id", "channel", "title", "text", "time")
@@ -79,6 +80,17 @@ def source_columns(frame: pd.DataFrame) -> tuple[str | None, list[str]]:
     """The file name and the file's own column names of a table read by ``load_messages`` (for messages to the
     user: the schema renames the text and title columns); ``(None, its columns)`` for any other table."""
     return frame.attrs.get("source_name"), list(frame.attrs.get("source_columns", frame.columns))
+
+
+def no_label_columns(frame: pd.DataFrame, heads: list[str]) -> InputError:
+    """The error for a table with none of a model's label columns ``heads``, naming the file and its columns."""
+    name, columns = source_columns(frame)
+    return InputError(tr(
+        f"{name or '数据'} 中没有模型的任何标签列：应至少有一列名为 {heads} 之一（标注列名须与之相同）；"
+        f"文件的列为 {show(columns)}。",
+        f"{name or 'The data'} has none of the model's label columns: expected at least one column named one of "
+        f"{heads}; found columns {show(columns)}.",
+    ))  # fmt: skip
 
 
 def load_bundled(name: str) -> pd.DataFrame:

@@ -15,13 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from classifier.data import source_columns
-from classifier.errors import InputError
+from classifier.data import no_label_columns
 from classifier.i18n import tr
-from classifier.io.columns import show
 from classifier.plotting import pyplot
 from classifier.router import (
-    INVALID, NO_DEPARTMENT, is_garbage, prepare, review_values, route_batch, threshold_of,
+    INVALID, NO_DEPARTMENT, is_garbage, prepare, review_values, route_prepared, threshold_of,
 )  # fmt: skip
 
 ECE_BINS = 10
@@ -146,16 +144,9 @@ def evaluate(model, frame: pd.DataFrame) -> dict:
     """
     shared = [h for h in model.labels if h in frame]
     if not shared:
-        name, columns = source_columns(frame)
-        raise InputError(tr(
-            f"{name or '数据'} 中没有模型的任何标签列：应至少有一列名为 {list(model.labels)} 之一（标注列名须与之相同）；"
-            f"文件的列为 {show(columns)}。",
-            f"{name or 'The data'} has none of the model's label columns: expected at least one column named one of "
-            f"{list(model.labels)}; found columns {show(columns)}.",
-        ))
-    titles, texts = frame["title"].tolist(), frame["text"].tolist()
-    decided, probs = route_batch(model, titles, texts)
-    docs, reasons = prepare(titles, texts)
+        raise no_label_columns(frame, list(model.labels))
+    docs, reasons = prepare(frame["title"].tolist(), frame["text"].tolist())
+    decided, probs = route_prepared(model, docs, reasons)
     result = score_decisions(decided, probs, frame, model.labels)
     ok = decided["route_status"].eq("ok").to_numpy()
     for head, metrics in result["heads"].items():

@@ -104,10 +104,10 @@ def shingle_sets(canon: Sequence[str], k: int = SHINGLE) -> list[np.ndarray]:
     return [values[bounds[i] : bounds[i + 1]] for i in range(len(padded))]
 
 
-
 def text_shingles(texts: Sequence[object], k: int = SHINGLE) -> list[np.ndarray]:
     """``shingle_sets`` of the ``canonical`` form of each text; a blank or missing text has an empty set."""
     return shingle_sets([canonical(t) if isinstance(t, str) and t.strip() else "" for t in texts], k)
+
 
 class Signer:
     """MinHash signatures of shingle sets, with datasketch's permutations for ``params``."""

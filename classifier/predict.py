@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifier.router import URGENT, danger_counter, prepare, route_batch
+from classifier.router import URGENT, danger_counter, prepare, route_prepared
 
 
 def predict(model, text: str, title: str = "", *, explain: int = 8) -> dict:
@@ -14,14 +14,15 @@ def predict(model, text: str, title: str = "", *, explain: int = 8) -> dict:
     names (they make it urgent, for a model with an ``urgent`` rule); ``deadline_days`` comes from the department
     catalogue.
     """
-    decided, _ = route_batch(model, [title], [text])
+    docs, reasons = prepare([title], [text])
+    decided, _ = route_prepared(model, docs, reasons)
     result = {k: (v.item() if hasattr(v, "item") else v) for k, v in decided.iloc[0].items()}
     result["top_terms"] = []
     result["danger_terms"] = []
     result["deadline_days"] = None
     if result["route_status"] != "ok":
         return result
-    doc = prepare([title], [text])[0][0]
+    doc = docs[0]
     if URGENT in model.labels and model.rules.get(URGENT):  # the lexicon is part of the urgent rule
         counter = danger_counter()
         result["danger_terms"] = [p for p, n in zip(counter.phrases, counter.counts([doc])[0]) if n]
