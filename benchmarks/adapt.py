@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cities import cities
+from cities import city_split
 from classifier.adapt import adapt
 from classifier.artifact import load_model
 from classifier.catalogue import Catalogue
@@ -57,16 +57,11 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     routing = load_bundled("routing").drop(columns=["topic", "confidence"])
-    routing["city"] = cities(routing)
-    held = routing[routing["city"] == args.city].reset_index(drop=True)
-    rest = routing[routing["city"] != args.city].drop(columns=["city"])
-    rest = rest.sample(min(args.base_rows, len(rest)), random_state=13).reset_index(drop=True)
-    order = np.random.default_rng(13).permutation(len(held))
-    cut = int(round(args.pool_share * len(held)))
-    pool, test = held.iloc[order[:cut]].reset_index(drop=True), held.iloc[order[cut:]].drop(columns=["city"]).reset_index(drop=True)
+    rest, _, pool, test = city_split(routing, args.city, args.base_rows, args.pool_share)
     vocabulary = unlabelled_texts()
-    vocabulary = message_docs(vocabulary[~vocabulary["id"].isin(set(held["id"]))])
-    print(f"city {args.city}: {len(held)} messages, pool {len(pool)}, test {len(test)}; training rows of other cities {len(rest)}")
+    vocabulary = message_docs(vocabulary[~vocabulary["id"].isin(set(pool["id"]) | set(test["id"]))])
+    print(f"city {args.city}: {len(pool) + len(test)} messages, pool {len(pool)}, test {len(test)}; "
+          f"training rows of other cities {len(rest)}")  # fmt: skip
     results: dict[str, dict[int, list[float]]] = {"suggest": {}, "random": {}}
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder) / "base"
@@ -77,7 +72,7 @@ def main() -> None:
         print(f"no labels: {zero:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)
 
         def adapted(rows, name: str) -> float:
-            labelled = pool.iloc[rows].drop(columns=["city", "urgent"]).reset_index(drop=True)
+            labelled = pool.iloc[rows].drop(columns=["urgent"]).reset_index(drop=True)
             adapt(base, labelled, Path(folder) / name, weight=args.weight)
             return accuracy(Path(folder) / name, test)
 

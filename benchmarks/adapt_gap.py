@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from cities import cities
+from cities import city_split
 from classifier.config import TrainConfig
 from classifier.data import load_bundled
 from classifier.groups import near_duplicate_groups
@@ -43,11 +43,10 @@ def fit(frame: pd.DataFrame, weights: np.ndarray | None = None) -> LinearModel:
     return LinearModel(CONFIG).fit(documents(frame), targets, sample_weight=weights)
 
 
-def hundred_labels(base_rows: pd.DataFrame, pool: pd.DataFrame, correct) -> list[tuple[str, str]]:
+def hundred_labels(base_rows: pd.DataFrame, pool: pd.DataFrame, pool_docs: list[str], correct) -> list[tuple[str, str]]:
     """100 pool messages labelled at random (weight 5, as ``adapt``), alone and with their labels copied to the
     pool messages closest to them (character-bigram cosine >= 0.5, weight 2): can a hundred labels reach further
     through the city's unlabelled near neighbours? Three seeds, min–max."""
-    pool_docs = documents(pool)
     vectors = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit_transform(pool_docs)
     alone, spread, reached = [], [], []
     for seed in (0, 1, 2):
@@ -75,15 +74,8 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     routing = load_bundled("routing")
-    routing["city"] = cities(routing)
-    held = routing[routing["city"] == args.city].reset_index(drop=True)
-    others = routing[routing["city"] != args.city]
-    base_rows = others.sample(min(args.base_rows, len(others)), random_state=13)
-    spare = others.drop(base_rows.index).reset_index(drop=True)
-    base_rows = base_rows.reset_index(drop=True)
-    order = np.random.default_rng(13).permutation(len(held))
-    cut = int(round(0.6 * len(held)))
-    pool, test = held.iloc[order[:cut]].reset_index(drop=True), held.iloc[order[cut:]].reset_index(drop=True)
+    base_rows, spare, pool, test = city_split(routing, args.city, args.base_rows)
+    pool_docs = documents(pool)
     test_docs, gold = documents(test), test["department"].to_numpy()
 
     def correct(model: LinearModel, probs: np.ndarray | None = None) -> np.ndarray:
@@ -99,7 +91,7 @@ def main() -> None:
             (f"base + {extra} messages of other cities", correct(fit(pd.concat([base_rows, spare.iloc[:extra]]))).mean())]  # fmt: skip
 
     trained = np.array([(base_rows["department"] == label).mean() for label in labels]) + 1e-6
-    test_probs, pool_probs = base.predict_proba(test_docs)["department"], base.predict_proba(documents(pool))["department"]
+    test_probs, pool_probs = base.predict_proba(test_docs)["department"], base.predict_proba(pool_docs)["department"]
 
     def shifted(probs: np.ndarray, shares: np.ndarray) -> np.ndarray:
         moved = probs * shares / trained
@@ -119,9 +111,9 @@ def main() -> None:
         rows.append((f"self-training: base + {chosen.sum()} own guesses >= {cutoff} ({right:.0%} right)",
                      correct(fit(pd.concat([base_rows, pseudo]))).mean()))  # fmt: skip
 
-    rows += hundred_labels(base_rows, pool, correct)
+    rows += hundred_labels(base_rows, pool, pool_docs, correct)
 
-    groups = near_duplicate_groups(documents(pool) + test_docs)
+    groups = near_duplicate_groups(pool_docs + test_docs)
     copied = np.isin(groups[len(pool):], groups[: len(pool)])
     gained = everything_ok.astype(int) - base_ok.astype(int)
     print(f"city {args.city}: pool {len(pool)}, test {len(test)}; base rows {len(base_rows)}; "
