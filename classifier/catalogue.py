@@ -9,6 +9,7 @@ applied at routing time, so an edit takes effect without retraining. Older catal
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,12 @@ class Catalogue:
                 for d in self.departments
             ],
         }
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the catalogue's content (departments and deadline classes), the same for equal catalogues."""
+        content = json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+        return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
     def get(self, name: str) -> Department | None:
         return next((d for d in self.departments if d.name == name), None)

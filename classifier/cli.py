@@ -210,9 +210,7 @@ def route(
     from classifier.batch import route_file
 
     if dask is not None:
-        if catalogue is not None:
-            fail(tr("--catalogue 暂不能与 --dask 同用。", "--catalogue cannot be used with --dask yet."))
-        return _route_on_dask(input, output, model, text_col, title_col, sheet, dask, mask_pii, history)
+        return _route_on_dask(input, output, model, text_col, title_col, sheet, dask, mask_pii, history, catalogue)
     repeats = _history_index(history) if history is not None else None
 
     progress = _Progress()
@@ -477,14 +475,17 @@ def serve(
     mask_pii: Annotated[bool, typer.Option("--mask-pii", help=tr("遮盖返回的标题和正文中的个人信息（分流之后）。", "Mask personal data in the returned title and text (after routing)."))] = False,
     max_messages: Annotated[int, typer.Option("--max-messages", min=1, help=tr("每个请求最多的留言数（超过返回 413）。", "Most messages per request (413 past it)."))] = 1000,
     max_bytes: Annotated[int, typer.Option("--max-bytes", min=1, help=tr("每个请求最多的字节数（超过返回 413）。", "Most bytes per request body (413 past it)."))] = 8 * 2**20,
+    catalogue: Annotated[Optional[Path], typer.Option("--catalogue", help=tr("部门目录 JSON（关键词与职责文本），替换模型自带的目录；每次重新加载时重读", "Department catalogue JSON (keywords, responsibility text) replacing the model's own; read again at every reload."))] = None,
 ) -> None:
     from classifier.service.server import serve as run
     from classifier.service.settings import ServiceSettings
 
     settings = ServiceSettings(max_messages=max_messages, max_bytes=max_bytes, mask_pii=mask_pii, workers=workers,
-                               token_file=str(token_file) if token_file else None)  # fmt: skip
-    typer.echo(tr(f"在 http://{host}:{port} 提供服务（接口说明见 /docs；Ctrl-C 停止）", f"serving on http://{host}:{port} (API page: /docs; Ctrl-C stops)"), err=True)
-    run(model or default_model_path(), host=host, port=port, settings=settings)
+                               token_file=str(token_file) if token_file else None,
+                               catalogue=str(catalogue.resolve()) if catalogue else None)  # fmt: skip
+    announce = lambda: typer.echo(tr(f"在 http://{host}:{port} 提供服务（接口说明见 /docs；Ctrl-C 停止）",
+                                      f"serving on http://{host}:{port} (API page: /docs; Ctrl-C stops)"), err=True)  # fmt: skip
+    run(model or default_model_path(), host=host, port=port, settings=settings, on_start=announce)
 
 
 # --- Repeats and hot issues: dedup, hotspots, and the history index of route --history -------------------------
@@ -570,7 +571,7 @@ def hotspots(
 
 
 def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, title_col, sheet, address: str,
-                   mask_pii: bool, history: Optional[Path]) -> None:  # fmt: skip
+                   mask_pii: bool, history: Optional[Path], catalogue: Optional[Path]) -> None:  # fmt: skip
     """``route --dask``: the dataset routed on a cluster; rows/s and the rows of each worker on stderr."""
     if mask_pii or history is not None:
         option = "--mask-pii" if mask_pii else "--history"
@@ -582,7 +583,7 @@ def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, t
 
     with _interruptible():
         summary = route_dataset(input, output, model, address=address, text_col=text_col, title_col=title_col,
-                                sheet=sheet)  # fmt: skip
+                                sheet=sheet, catalogue=_catalogue(catalogue))  # fmt: skip
     typer.echo(summary.source, err=True)
     for warning in summary.warnings:
         typer.echo(warning, err=True)

@@ -19,6 +19,7 @@ import pandas as pd
 from distributed import WorkerPlugin
 
 from classifier.artifact import RoutingModel, default_model_path, load_model
+from classifier.catalogue import Catalogue
 from classifier.batch import RouteSummary, output_frame
 from classifier.errors import InputError
 from classifier.i18n import tr
@@ -38,28 +39,35 @@ LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 """Workers of a ``LocalCluster``: no statistical profiler (it samples the routing thread every 10 ms; routing ran
 about 20% faster without it in a worker)."""
 
-_MODELS: dict[str, RoutingModel] = {}
-"""The models loaded in this process (a worker), by folder."""
+_MODELS: dict[tuple[str, str], RoutingModel] = {}
+"""The models loaded in this process (a worker), by folder and catalogue fingerprint ("": the model's own)."""
 
 
-def worker_model(model_path: str | None) -> RoutingModel:
-    """The model of folder ``model_path`` (``None``: the installed default), loaded once per process."""
-    key = model_path or ""
-    if key not in _MODELS:
-        _MODELS[key] = load_model(model_path or default_model_path())
+def worker_model(model_path: str | None, catalogue: Catalogue | None = None) -> RoutingModel:
+    """The model of folder ``model_path`` (``None``: the installed default) routing with ``catalogue`` (``None``:
+    its own), loaded once per process."""
+    own = (model_path or "", "")
+    if own not in _MODELS:
+        _MODELS[own] = load_model(model_path or default_model_path())
+    if catalogue is None:
+        return _MODELS[own]
+    key = (own[0], catalogue.fingerprint)
+    if key not in _MODELS:  # one copy per catalogue, so its term indexes are built once per worker
+        _MODELS[key] = _MODELS[own].with_catalogue(catalogue)
     return _MODELS[key]
 
 
 class ModelPlugin(WorkerPlugin):
-    """Loads the model when a worker starts (and on every worker that joins later); only the folder name travels."""
+    """Loads the model when a worker starts (and on every worker that joins later); the folder name and the
+    catalogue (a few kilobytes) travel, never the model."""
 
     name = "complaint-router-model"
 
-    def __init__(self, model_path: str | None):
-        self.model_path = model_path
+    def __init__(self, model_path: str | None, catalogue: Catalogue | None = None):
+        self.model_path, self.catalogue = model_path, catalogue
 
     def setup(self, worker) -> None:
-        worker_model(self.model_path)
+        worker_model(self.model_path, self.catalogue)
 
 
 @dataclass
@@ -108,11 +116,12 @@ def read_dataset(source: str | Path, *, text_col: str | None = None, title_col: 
     return ddf, table
 
 
-def route_partition(frame: pd.DataFrame, model_path: str | None, text_col: str, title_col: str | None) -> pd.DataFrame:
+def route_partition(frame: pd.DataFrame, model_path: str | None, text_col: str, title_col: str | None,
+                    catalogue: Catalogue | None = None) -> pd.DataFrame:  # fmt: skip
     """A partition routed with the worker's model: input columns then the routing columns, every cell text."""
     from classifier.io.parquet import as_text
 
-    model = worker_model(model_path)
+    model = worker_model(model_path, catalogue)
     errors = frame[READ_ERROR_COLUMN].fillna("").astype(str).tolist() if READ_ERROR_COLUMN in frame else []
     frame = frame.drop(columns=[READ_ERROR_COLUMN], errors="ignore").reset_index(drop=True).astype(object)
     frame = frame.where(frame.notna(), "")
@@ -123,12 +132,12 @@ def route_partition(frame: pd.DataFrame, model_path: str | None, text_col: str, 
 
 
 def route_dataframe(ddf, model_path: str | Path | None = None, *, text_col: str | None = None,
-                    title_col: str | None = None):  # fmt: skip
+                    title_col: str | None = None, catalogue: Catalogue | None = None):  # fmt: skip
     """``ddf`` routed partition by partition: its columns followed by the routing columns, every cell text.
 
     ``model_path`` is a model folder that exists on every worker (``None``: the installed default model); the
     model is loaded once per worker process (register ``ModelPlugin`` to load it when workers start), never sent
-    with the tasks. The text and title columns are found by their usual names unless given. A column
+    with the tasks. ``catalogue`` replaces the model's own department catalogue (it travels with the tasks). The text and title columns are found by their usual names unless given. A column
     ``READ_ERROR_COLUMN`` (from ``read_dataset``) marks rows that could not be read: they become error rows.
     """
     model_path = str(model_path) if model_path is not None else None
@@ -144,7 +153,7 @@ def route_dataframe(ddf, model_path: str | Path | None = None, *, text_col: str 
     labels = worker_model(model_path).labels
     empty = pd.DataFrame(columns=columns, dtype=object)
     meta = output_frame(empty, pd.DataFrame(columns=output_columns(labels), dtype=object)).astype(object)
-    return ddf.map_partitions(route_partition, model_path, text, title, meta=meta, enforce_metadata=False)
+    return ddf.map_partitions(route_partition, model_path, text, title, catalogue, meta=meta, enforce_metadata=False)
 
 
 def write_partition(frame: pd.DataFrame, folder: str, partition_info=None) -> pd.DataFrame:
@@ -201,11 +210,13 @@ def route_dataset(
     title_col: str | None = None,
     sheet=None,
     client=None,
+    catalogue: Catalogue | None = None,
 ) -> ClusterSummary:
     """Route every row of the dataset (or file) ``source`` on a Dask cluster into the Parquet dataset ``output``.
 
     ``address``: ``local`` (a ``LocalCluster`` of ``workers`` processes) or a scheduler such as
-    ``tcp://10.0.0.5:8786``; ``client``: an existing ``distributed.Client`` to use instead. The input and output
+    ``tcp://10.0.0.5:8786``; ``client``: an existing ``distributed.Client`` to use instead; ``catalogue``: a
+    department catalogue replacing the model's own. The input and output
     must be on storage every worker sees. Raises ``InputError``/``ModelError`` before any work when the input,
     output or model is unusable; on failure nothing is written.
     """
@@ -219,14 +230,14 @@ def route_dataset(
     check_output_path(output)
     model_path = str(Path(model_path).resolve()) if model_path is not None else None
     model = worker_model(model_path)  # fails here, before the cluster starts, when the folder is unusable
-    routed = route_dataframe(ddf, model_path, text_col=table.text_col, title_col=table.title_col)
+    routed = route_dataframe(ddf, model_path, text_col=table.text_col, title_col=table.title_col, catalogue=catalogue)
     own = client is None
     cluster = None
     if own:
         client, cluster = connect(address, workers)
     try:
         with replacing_folder(output) as temp:
-            client.register_plugin(ModelPlugin(model_path))
+            client.register_plugin(ModelPlugin(model_path, catalogue))
             ready = time.perf_counter()
             stats = client.compute(routed.map_partitions(write_partition, str(temp), meta=stats_meta())).result()
             for leftover in temp.iterdir():  # a partial file of a worker that died while writing

@@ -102,6 +102,42 @@ def test_cli_routes_on_a_running_scheduler_and_prints_the_split(client, tiny_mod
     assert pd.read_parquet(tmp_path / "out")["id"].tolist() == [f"M{i:04d}" for i in range(7)]
 
 
+def test_cli_dask_routes_with_a_city_catalogue_like_route_file(client, tiny_model_dir, tmp_path):
+    """``route --dask --catalogue``: the workers route with the city's catalogue, as ``route_file`` does."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from classifier.artifact import load_model
+    from classifier.catalogue import Catalogue
+    from classifier.cli import app
+    from classifier.data import catalogue_path
+
+    source = tmp_path / "in"
+    source.mkdir()
+    messages(5).to_parquet(source / "a.parquet", index=False)
+    plain = route_file(source, tmp_path / "plain", tiny_model_dir, jobs=1)
+    assert plain.routed
+    before = pd.read_parquet(tmp_path / "plain")
+    raw = json.loads(catalogue_path().read_text(encoding="utf-8"))
+    for department in raw["departments"]:  # a city whose catalogue gives one department the first message's matter
+        department.update(scope="", matters=[], examples=[], keywords=[])
+    labels = set(load_model(tiny_model_dir).labels["department"]) - set(before["department"])
+    moved = next(d for d in raw["departments"] if d["name"] in labels)
+    moved.update(scope=GOOD, matters=["物业乱收停车费"])
+    city = tmp_path / "city.json"
+    city.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+
+    route_file(source, tmp_path / "one", tiny_model_dir, jobs=1, catalogue=Catalogue.load(city))
+    result = CliRunner().invoke(app, ["route", str(source), "-o", str(tmp_path / "dask"), "--model", str(tiny_model_dir),
+                                      "--dask", client.scheduler.address, "--catalogue", str(city)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    one, dask = pd.read_parquet(tmp_path / "one"), pd.read_parquet(tmp_path / "dask")
+    pd.testing.assert_frame_equal(one, dask)
+    share = lambda top3: dict((name, float(p)) for name, p in (part.split(":") for part in top3.split("|")))
+    assert share(dask["department_top3"][0]).get(moved["name"], 0) > share(before["department_top3"][0]).get(moved["name"], 0)
+
+
 @pytest.mark.parametrize(("output", "address", "expected"), [
     ("out.csv", "local", "expected a folder name"),
     ("out", "10.0.0.5:8786", "tcp://HOST:PORT"),

@@ -145,6 +145,7 @@ def test_health_ready_model(server, client):
     assert info["version"] == "tiny-v1" and info["model_type"] == "linear"
     assert set(info["heads"]) == set(info["labels"]) >= {"screening", "department", "topic"}
     assert "department" in info["thresholds"] and "department" in info["metrics"]["validation"]
+    assert info["catalogue"] is None
 
 
 @pytest.mark.parametrize("path", ["/route", "/predict", "/model", "/ready", "/metrics", "/admin/reload", "/docs"])
@@ -259,6 +260,60 @@ def test_serve_refuses_a_bad_model_folder(tmp_path):
         capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert result.returncode == 2 and "Model folder not found" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1  # no "serving on" line before the error
+
+
+def city_catalogue(path: Path, model, text: str) -> str:
+    """Write a catalogue whose only responsibility text is ``text``, under a department ``model`` does not pick
+    for it; return that department."""
+    from classifier.data import catalogue_path
+
+    raw = json.loads(catalogue_path().read_text(encoding="utf-8"))
+    for department in raw["departments"]:
+        department.update(scope="", matters=[], examples=[], keywords=[])
+    picked = route_rows(model, [""], [text])["department"].iloc[0]
+    chosen = next(d for d in raw["departments"] if d["name"] in model.labels["department"] and d["name"] != picked)
+    chosen["scope"] = text
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return chosen["name"]
+
+
+def test_serve_routes_with_a_city_catalogue_read_again_at_reload(tiny_model_dir, tiny_model, tmp_path):
+    from classifier.catalogue import Catalogue
+    from classifier.data import catalogue_path
+
+    text = MESSAGES[0]["text"]
+    city = tmp_path / "city.json"
+    name = city_catalogue(city, tiny_model, text)
+    share = lambda row: dict((n, float(p)) for n, p in (part.split(":") for part in row["department_top3"].split("|")))
+    expected = route_rows(tiny_model.with_catalogue(Catalogue.load(city)), [""], [text]).iloc[0]
+    plain = route_rows(tiny_model, [""], [text]).iloc[0]
+    assert share(expected).get(name, 0) > share(plain).get(name, 0)  # the city's catalogue moves this message
+    running = Server(tmp_path, "--model", str(tiny_model_dir), "--catalogue", str(city))
+    try:
+        with httpx.Client(base_url=running.url, timeout=30) as client:
+            assert client.get("/model").json()["catalogue"] == str(city.resolve())
+            assert client.post("/route", json=[{"id": "c1", "text": text}]).json()[0]["department_top3"] == expected["department_top3"]
+            city.write_text("{not json", encoding="utf-8")  # a broken edit: the old catalogue keeps serving
+            failed = client.post("/admin/reload")
+            assert failed.status_code == 409 and "not valid JSON" in failed.json()["error"]
+            assert client.post("/route", json=[{"id": "c1", "text": text}]).json()[0]["department_top3"] == expected["department_top3"]
+            shutil.copy(catalogue_path(), city)  # the city goes back to the bundled catalogue, the model's own
+            assert client.post("/admin/reload").status_code == 200
+            assert client.post("/route", json=[{"id": "c1", "text": text}]).json()[0]["department_top3"] == plain["department_top3"]
+    finally:
+        running.stop()
+
+
+def test_serve_refuses_a_bad_catalogue(tiny_model_dir, tmp_path):
+    (tmp_path / "city.json").write_text("[]", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", "from classifier.cli import app; app()", "serve", "--model", str(tiny_model_dir),
+         "--catalogue", str(tmp_path / "city.json"), "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert result.returncode == 2 and "'departments' list" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

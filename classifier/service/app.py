@@ -147,7 +147,8 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
     """The service app for the model folder ``model_path``; the model is loaded when the app starts (once per
     worker process), checksums verified. Raises ``InputError`` at once on an unreadable token file."""
     settings = settings or ServiceSettings()
-    slot, metrics = ModelSlot(Path(model_path)), Metrics()
+    catalogue = Path(settings.catalogue) if settings.catalogue else None
+    slot, metrics = ModelSlot(Path(model_path), catalogue=catalogue), Metrics()
     router = BatchRouter(slot, batch_messages=settings.batch_messages, mask_pii=settings.mask_pii,
                          on_batch=metrics.batch_sizes.observe)  # fmt: skip
     service = Service(settings, slot, router, metrics, token=settings.read_token())
@@ -233,12 +234,14 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
 
     @app.get("/model", response_model=ModelInfo, responses=refusals, summary="The loaded model")
     async def model_info():
-        """Version, heads, labels, review thresholds and validation metrics of the loaded model."""
+        """Version, heads, labels, review thresholds and validation metrics of the loaded model, and the department
+        catalogue it routes with."""
         model = slot.model
         meta = model.metadata
         return ModelInfo(
             version=model.version, model_type=meta.get("model_type", ""), created=meta.get("created"),
             heads=model.heads, labels=model.labels, thresholds=model.thresholds, metrics=meta.get("metrics", {}),
+            catalogue=str(slot.catalogue) if slot.catalogue is not None else None,
         )  # fmt: skip
 
     @app.get("/metrics", response_class=Response, responses=refusals, summary="Prometheus metrics")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from classifier.artifact import RoutingModel, load_model
+from classifier.catalogue import Catalogue
 from classifier.privacy import mask_text
 from classifier.router import route_rows
 
@@ -28,14 +29,18 @@ class ModelSlot:
 
     path: Path
     model: RoutingModel | None = None
+    catalogue: Path | None = None
+    """A department catalogue file replacing the model's own; read again at every load."""
 
     def load(self, path: Path | None = None) -> RoutingModel:
-        """Load ``path`` (default: the current folder, read again), checksums verified, and put it in service.
+        """Load ``path`` (default: the current folder, read again), checksums verified, with the catalogue file
+        (read again), and put it in service.
 
-        Raises ``ModelError``/``FileNotFoundError`` with the old model still in service.
+        Raises ``ModelError``/``InputError``/``FileNotFoundError`` with the old model still in service.
         """
         path = Path(path) if path is not None else self.path
-        model = load_model(path)
+        catalogue = Catalogue.load(self.catalogue) if self.catalogue is not None else None
+        model = load_model(path).with_catalogue(catalogue)
         route_rows(model, ["预热"], ["加载分词词典，第一个请求不必等待。"])  # warm up before it serves
         self.path, self.model = path, model
         return model

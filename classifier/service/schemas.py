@@ -134,6 +134,10 @@ class ModelInfo(BaseModel):
     metrics: dict = Field(
         description="Validation metrics of each head recorded at training time (accuracy, macro_f1, top3_accuracy …)."
     )
+    catalogue: str | None = Field(
+        description="The department catalogue file the service routes with (`--catalogue`, read again at every "
+        "reload); null: the model's own catalogue."
+    )
 
 
 class ReloadRequest(BaseModel):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from classifier.artifact import read_metadata
+from classifier.catalogue import Catalogue
 from classifier.service.metrics import MULTIPROCESS_VARIABLE
 from classifier.service.settings import SETTINGS_VARIABLE, ServiceSettings, write_settings_file
 
@@ -31,14 +33,18 @@ def log_config(level: str = "info") -> dict:
 
 
 def serve(model_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000, settings: ServiceSettings | None = None,
-          log_level: str = "info") -> None:  # fmt: skip
-    """Serve ``model_path`` until interrupted. The model folder and the token file are checked first (``ModelError``,
-    ``InputError``); each worker process then loads the model once."""
+          log_level: str = "info", on_start: Callable[[], None] | None = None) -> None:  # fmt: skip
+    """Serve ``model_path`` until interrupted. The model folder, the token file and the catalogue are checked first
+    (``ModelError``, ``InputError``), then ``on_start`` is called; each worker process then loads the model once."""
     import uvicorn
 
     settings = settings or ServiceSettings()
     read_metadata(model_path)
     settings.read_token()
+    if settings.catalogue is not None:
+        Catalogue.load(settings.catalogue)
+    if on_start is not None:
+        on_start()
     common = {"host": host, "port": port, "log_config": log_config(log_level), "access_log": False}
     if settings.workers == 1:
         from classifier.service.app import create_app

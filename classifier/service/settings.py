@@ -34,6 +34,8 @@ class ServiceSettings:
     """uvicorn worker processes; with more than one, a reload restarts them all (rolling)."""
     settings_file: str | None = None
     """The file these settings and the model path were read from (workers > 1), rewritten by a reload."""
+    catalogue: str | None = None
+    """A department catalogue JSON replacing the model's own (``--catalogue``), read again at every reload."""
 
     def __post_init__(self) -> None:
         for name in ("max_messages", "max_bytes", "batch_messages", "workers"):
