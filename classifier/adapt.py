@@ -191,13 +191,17 @@ def adapt(
             "build the ensemble again with `train --model ensemble`.",
         ))
     labelled = labelled.fillna("").astype(str)
-    heads, unknown = check_labels(labelled, old_model, allow_new_labels)
-    for head in heads:
+    for head in set(old_model.heads) & set(labelled.columns):  # a label typed in a spreadsheet: "水利局 "
         labelled[head] = labelled[head].str.strip()
+    heads, unknown = check_labels(labelled, old_model, allow_new_labels)
     has_label = labelled[heads].ne("").any(axis=1).to_numpy()
     new = labelled[has_label].reset_index(drop=True)
     old, vocabulary = base_training_data(old_model)
     rows, replaced, notes = combine(old, new, old_model.heads, weight)
+    if "department" in old_model.heads and not new.get("department", pd.Series(dtype=str)).ne("").any():
+        notes.append(tr("标注文件的 department 列没有任何标签：新模型的部门判断学不到本市的标注。",
+                        "The labelled file has no department labels: the new model's department head learns "
+                        "nothing from the city."))  # fmt: skip
     if unknown:
         notes.append(tr("新增类别（模型原来没有）：", "new classes (unknown to the old model): ")
                         + "; ".join(f"{h}: {', '.join(v)}" for h, v in unknown.items()))  # fmt: skip
@@ -210,7 +214,8 @@ def adapt(
     with warnings.catch_warnings():  # a few city rows often hold one label per head: sklearn says so, harmlessly
         warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
         result = train(rows.drop(columns=["weight", "origin"]), out, config, vocabulary_docs=vocabulary,
-                       catalogue=catalogue or old_model.catalogue, progress=progress,
+                       catalogue=catalogue or old_model.catalogue, learned_catalogue=old_model.learned_catalogue,
+                       progress=progress,
                        sample_weight=rows["weight"].to_numpy(), groups=rows["origin"].to_numpy(), record=record)  # fmt: skip
         held = rows.iloc[np.flatnonzero(result.validation_mask & (rows["origin"].to_numpy() == NEW))]
         before = evaluate(old_model, held[list(SCHEMA) + heads].reset_index(drop=True))["heads"] if len(held) else {}

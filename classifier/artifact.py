@@ -1,8 +1,9 @@
 """Model artifact directories: save and load with metadata, label maps and verified checksums.
 
 A directory holds the model's own files (written by its ``save``), ``labels.json`` (sorted labels per head),
-``catalogue.json`` (the department catalogue the model routes to), ``training_rows.npy`` (a 64-bit hash of every
-training document, to tell when evaluation data overlaps it) and ``metadata.json``: format version, model type
+``catalogue.json`` (the department catalogue the model routes to; ``learned_catalogue.json`` when its rules were
+tuned with another one), ``training_rows.npy`` (a 64-bit hash of every training document, to tell when
+evaluation data overlaps it) and ``metadata.json``: format version, model type
 and version, library versions, training-data hash, resolved config, validation metrics, review thresholds, rule
 settings and the SHA-256 of every other file, checked at load. The model kinds are found through the registry of
 ``classifier.models``; format version 1 (no training-row hashes, one review threshold per head) still loads.
@@ -38,6 +39,8 @@ TRAINING_ROWS = "training_rows.npy"
 TRAINING_DATA = "training_data.csv.gz"
 """The training rows of a model trained on a user's files (``metadata.json`` ``training_data.source`` =
 ``stored``); a model trained on the bundled data records ``bundled`` instead."""
+LEARNED_CATALOGUE = "learned_catalogue.json"
+"""The catalogue an adapted model's rules were tuned with, kept when the model routes with another one."""
 _CORE_PACKAGES = ("complaint-router", "numpy", "scipy", "scikit-learn", "jieba", "rjieba", "opencc")
 _TORCH_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors")
 
@@ -82,6 +85,9 @@ class RoutingModel:
     metadata: dict
     model: object
     catalogue: Catalogue | None
+    learned_catalogue: Catalogue | None = None
+    """The catalogue the model's rules were tuned with (``catalogue`` unless replaced): what a replacing catalogue
+    adds to it counts in full (``Catalogue.similarity``)."""
     _training_rows: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -113,8 +119,9 @@ class RoutingModel:
         return self.model.predict_proba(docs)
 
     def with_catalogue(self, catalogue: Catalogue | None) -> RoutingModel:
-        """This model routing with another department catalogue (its keywords and responsibility text); the
-        model itself, its rules and thresholds are unchanged. ``None`` keeps the model's own catalogue."""
+        """This model routing with another department catalogue (its keywords and responsibility text; the matters
+        and keywords it adds to the learned one count in full); the model itself, its rules and thresholds are
+        unchanged. ``None`` keeps the model's own catalogue."""
         return self if catalogue is None else replace(self, catalogue=catalogue)
 
     def training_overlap(self, docs: list[str]) -> int | None:
@@ -132,6 +139,7 @@ def save_model(
     *,
     config: TrainConfig,
     catalogue: Catalogue | None,
+    learned_catalogue: Catalogue | None = None,
     training_data: dict,
     metrics: dict,
     thresholds: dict,
@@ -142,7 +150,9 @@ def save_model(
     """Write ``model`` as an artifact directory (atomically: built beside it, then moved into place).
 
     ``training_docs`` (the normalised training documents) are stored as hashes, for ``training_overlap``;
-    ``training_frame`` (a DataFrame of the training rows), when given, as ``training_data.csv.gz``.
+    ``training_frame`` (a DataFrame of the training rows), when given, as ``training_data.csv.gz``;
+    ``learned_catalogue`` (the catalogue the rules were tuned with), when it is not ``catalogue``, as
+    ``LEARNED_CATALOGUE``.
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -164,11 +174,13 @@ def save_model(
             files.append(TRAINING_DATA)
         (staging / "labels.json").write_text(json.dumps(model.labels, ensure_ascii=False, indent=1), encoding="utf-8")
         files.append("labels.json")
-        if catalogue is not None:
-            (staging / "catalogue.json").write_text(
-                json.dumps(catalogue.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
-            )
-            files.append("catalogue.json")
+        kept = {"catalogue.json": catalogue}
+        if learned_catalogue is not None and (catalogue is None or learned_catalogue.fingerprint != catalogue.fingerprint):
+            kept[LEARNED_CATALOGUE] = learned_catalogue
+        for name, kept_catalogue in kept.items():
+            if kept_catalogue is not None:
+                (staging / name).write_text(json.dumps(kept_catalogue.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+                files.append(name)
         created = datetime.now(timezone.utc)
         checksums = {name: sha256_file(staging / name) for name in sorted(files)}
         decided_by = {"files": checksums, "config": config.to_dict(), "thresholds": thresholds, "rules": rules}
@@ -249,6 +261,7 @@ def load_model(directory: str | Path) -> RoutingModel:
     except ModelError as error:
         raise ModelError(f"{directory / METADATA}: {error}") from None
     model = cls.load(directory, config, labels)
-    catalogue_file = directory / "catalogue.json"
+    catalogue_file, learned_file = directory / "catalogue.json", directory / LEARNED_CATALOGUE
     catalogue = Catalogue.load(catalogue_file) if catalogue_file.exists() else None
-    return RoutingModel(directory, meta, model, catalogue)
+    learned = Catalogue.load(learned_file) if learned_file.exists() else catalogue
+    return RoutingModel(directory, meta, model, catalogue, learned)

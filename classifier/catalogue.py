@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +104,44 @@ class Catalogue:
             ],
         }
 
+    def save(self, path: str | Path) -> Path:
+        """Write the catalogue as JSON (the format ``load`` reads, indented for editing), atomically."""
+        path = Path(path)
+        if path.is_dir():
+            raise InputError(tr(f"输出 {path} 是一个文件夹：应为 city.json 这样的文件名。",
+                                f"Output {path} is a folder: expected a file name such as city.json."))  # fmt: skip
+        if not path.parent.is_dir():
+            raise InputError(tr(f"输出文件夹 {path.parent} 不存在。", f"Output folder {path.parent} does not exist."))
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.to_dict(), handle, ensure_ascii=False, indent=2)
+                handle.write("\n")
+            os.chmod(temp, 0o644)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def mismatch_note(self, departments: Sequence[str], ignore: Sequence[str] = ()) -> str | None:
+        """A one-line warning when some of a model's ``departments`` have no entry in this catalogue (they route
+        without keywords, responsibility text or deadline), naming the catalogue's departments the model lacks as
+        possible misspellings; None when every department has one. ``ignore``: labels that need no entry (the
+        department of nothing to handle). A catalogue may list more departments than the model has."""
+        names = [d.name for d in self.departments]
+        missing = [name for name in departments if name not in names and name not in ignore]
+        if not missing:
+            return None
+        unknown = [name for name in names if name not in departments]
+        zh = f"部门目录中没有模型的 {len(missing)} 个部门：{'、'.join(missing)}（这些部门不用关键词、职责文本和办理时限）"
+        en = (f"the catalogue has no entry for {len(missing)} of the model's departments: {', '.join(missing)} (they "
+              "route without keywords, responsibility text or deadline)")  # fmt: skip
+        if unknown:
+            zh += f"；目录中有模型没有的部门：{'、'.join(unknown)}（名称写法不同？）"
+            en += f"; the catalogue has departments the model lacks: {', '.join(unknown)} (spelt differently?)"
+        return tr(zh + "。", en[0].upper() + en[1:] + ".")
+
     @property
     def fingerprint(self) -> str:
         """SHA-256 of the catalogue's content (departments and deadline classes), the same for equal catalogues."""
@@ -136,26 +177,60 @@ class Catalogue:
                 owners[index[word], column[department.name]] = 1
         return PhraseCounter(words), owners
 
-    def similarity(self, texts: list[str], labels: list[str]) -> np.ndarray:
-        """Matrix (texts x labels) of the cosine similarity, in [0, 1], between each normalised text and each
-        label's responsibility text (0 for labels the catalogue lacks).
+    def similarity(self, texts: list[str], labels: list[str], learned: Catalogue | None = None) -> np.ndarray:
+        """Matrix (texts x labels) of the similarity, in [0, 1], between each normalised text and each label's
+        responsibility text (0 for labels the catalogue lacks).
 
-        Both sides are vectors over the catalogue's terms, the Chinese character bigrams of the responsibility
+        It is the cosine of vectors over the catalogue's terms, the Chinese character bigrams of the responsibility
         texts (bigrams match a city's new words without a dictionary). A term weighs ``idf = log(1 + departments / df)``
         (``df``: the departments whose text has it) times ``1 + log(count)``; a text is compared on the catalogue
         terms it contains, so a short message naming one department's matters scores as high as a long one.
+
+        ``learned``: the catalogue the model's rules were tuned with, when this one replaces it. A matter or keyword
+        this catalogue gives a department and ``learned`` did not (a city's addition, such as 排涝 for 水利局) is
+        something the model cannot have learned: a text that names it gets similarity 1 to that department.
         """
         key = ("similarity", tuple(labels))
         if key not in self._indexes:
             self._indexes[key] = self._similarity_index(key[1])
         counter, weights = self._indexes[key]
-        if counter is None or not len(texts):
+        scores = np.zeros((len(texts), len(labels)), dtype=np.float32)
+        if counter is not None and len(texts):
+            counts = counter.sparse_counts(texts)
+            counts.data = (1 + np.log(counts.data)) * weights["idf"][counts.indices]
+            norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1))).ravel()
+            scores = (np.asarray(counts @ weights["departments"]) / np.maximum(norms, 1e-9)[:, None]).astype(np.float32)
+        if learned is not None and learned is not self and len(texts):
+            scores = np.maximum(scores, self.names_additions(texts, labels, learned))
+        return scores
+
+    def additions(self, learned: Catalogue, labels: Sequence[str]) -> dict[str, list[str]]:
+        """The matters and keywords (normalised, two characters or more) this catalogue gives each of ``labels``
+        beyond what ``learned`` gives it."""
+
+        def phrases(catalogue: Catalogue, name: str) -> set[str]:
+            department = catalogue.get(name)
+            items = (department.matters + department.keywords) if department else ()
+            return {normalize(item) for item in items if len(normalize(item)) >= 2}
+
+        added = {name: sorted(phrases(self, name) - phrases(learned, name)) for name in labels}
+        return {name: items for name, items in added.items() if items}
+
+    def names_additions(self, texts: list[str], labels: list[str], learned: Catalogue) -> np.ndarray:
+        """Matrix (texts x labels): 1 where a text names one of the label's ``additions`` over ``learned``, else 0."""
+        key = ("additions", tuple(labels), learned.fingerprint)
+        if key not in self._indexes:
+            added = self.additions(learned, labels)
+            phrases = sorted({p for items in added.values() for p in items})
+            owners = np.zeros((len(phrases), len(labels)), dtype=np.float32)
+            for name, items in added.items():
+                for item in items:
+                    owners[phrases.index(item), list(labels).index(name)] = 1
+            self._indexes[key] = (PhraseCounter(phrases) if phrases else None, owners)
+        counter, owners = self._indexes[key]
+        if counter is None:
             return np.zeros((len(texts), len(labels)), dtype=np.float32)
-        counts = counter.sparse_counts(texts)
-        counts.data = (1 + np.log(counts.data)) * weights["idf"][counts.indices]
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1))).ravel()
-        scores = np.asarray(counts @ weights["departments"])
-        return (scores / np.maximum(norms, 1e-9)[:, None]).astype(np.float32)
+        return ((counter.counts(texts) @ owners) > 0).astype(np.float32)
 
     def _similarity_index(self, labels: tuple[str, ...]) -> tuple[PhraseCounter | None, dict]:
         """The catalogue's terms and their (term x label) weights, each label's column of unit length."""

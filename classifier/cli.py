@@ -38,7 +38,7 @@ _language_from_argv(sys.argv)
 from classifier.artifact import default_model_path, load_model  # noqa: E402  (after the language is set)
 from classifier.config import TrainConfig  # noqa: E402
 from classifier.errors import UserError  # noqa: E402
-from classifier.router import UNROUTABLE_ZH, URGENT, URGENT_YES  # noqa: E402
+from classifier.router import NO_DEPARTMENT, UNROUTABLE_ZH, URGENT, URGENT_YES  # noqa: E402
 from classifier.usage_errors import OneLineUsageGroup  # noqa: E402
 
 DEBUG_VARIABLE = "COMPLAINT_ROUTER_DEBUG"
@@ -112,13 +112,27 @@ def user_errors(command: Callable) -> Callable:
 
 
 def _model(path: Optional[Path], catalogue: Optional[Path] = None):
-    return load_model(path or default_model_path()).with_catalogue(_catalogue(catalogue))
+    model = load_model(path or default_model_path())
+    return model.with_catalogue(_catalogue(catalogue, model.labels))
 
 
-def _catalogue(path: Optional[Path]):
+def _catalogue(path: Optional[Path], labels: Optional[dict] = None, model: Optional[Path] = None):
+    """The catalogue of ``--catalogue`` (None without one), with a note on stderr when its departments differ from
+    the model's (``labels``, else read from the folder ``model``: the default model when None)."""
     from classifier.catalogue import Catalogue
 
-    return Catalogue.load(path) if path else None
+    if path is None:
+        return None
+    catalogue = Catalogue.load(path)
+    if labels is None:
+        try:
+            labels = json.loads((Path(model or default_model_path()) / "labels.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # the model folder's own error comes when it is loaded
+            labels = {}
+    note = catalogue.mismatch_note(labels["department"], ignore=[NO_DEPARTMENT]) if "department" in labels else None
+    if note:
+        typer.echo(tr(f"注意：{note}", f"Note: {note}"), err=True)
+    return catalogue
 
 
 @contextmanager
@@ -230,7 +244,7 @@ def route(
             summary = route_file(input, output, model or default_model_path(), text_col=text_col, title_col=title_col,
                                  sheet=sheet, jobs=jobs, chunk_size=chunk_size, on_start=started,
                                  on_progress=written, mask_pii=mask_pii, history=repeats,
-                                 catalogue=_catalogue(catalogue))  # fmt: skip
+                                 catalogue=_catalogue(catalogue, model=model))  # fmt: skip
     finally:
         progress.close()
     for line in ([] if sys.stderr.isatty() else [summary.source]) + summary.warnings:
@@ -583,7 +597,7 @@ def _route_on_dask(input: Path, output: Path, model: Optional[Path], text_col, t
 
     with _interruptible():
         summary = route_dataset(input, output, model, address=address, text_col=text_col, title_col=title_col,
-                                sheet=sheet, catalogue=_catalogue(catalogue))  # fmt: skip
+                                sheet=sheet, catalogue=_catalogue(catalogue, model=model))  # fmt: skip
     typer.echo(summary.source, err=True)
     for warning in summary.warnings:
         typer.echo(warning, err=True)
@@ -632,6 +646,22 @@ def import_encoder(
 # --- a new city: suggest which messages to label, adapt the model to them ---
 
 
+@app.command("catalogue", help=tr("写出模型的部门目录（JSON：各部门的职责、典型事项、示例工单、关键词、办理时限类别），供本市修改后用 --catalogue 传入。",
+                                  "Write the model's department catalogue (JSON: each department's scope, matters, example tickets, keywords, deadline class) for a city to edit and pass with --catalogue."),
+             short_help=tr("写出部门目录，供本市修改。", "Write the department catalogue for a city to edit."))  # fmt: skip
+@user_errors
+def catalogue_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help=tr("写出的 JSON 文件，如 city.json", "JSON file to write, such as city.json."))],
+    model: ModelOption = None,
+) -> None:
+    routing = _model(model)
+    if routing.catalogue is None:
+        fail(tr(f"模型 {routing.version} 没有部门目录（它不分派部门）。", f"Model {routing.version} has no department catalogue (it routes no departments)."))
+    path = routing.catalogue.save(output)
+    typer.echo(tr(f"{len(routing.catalogue.departments)} 个部门 → {path}：修改 scope、matters、examples、keywords 后用 --catalogue {path} 传入",
+                  f"{len(routing.catalogue.departments)} departments -> {path}: edit scope, matters, examples, keywords, then pass --catalogue {path}"), err=True)  # fmt: skip
+
+
 @app.command(help=tr("挑出最值得人工标注的留言（模型最拿不准、各判断互相矛盾、覆盖各类主题），附模型的判断和前三候选。",
                      "Pick the messages most worth labelling (least certain, conflicting judgements, covering every theme), with the model's guess and top 3."))  # fmt: skip
 @user_errors
@@ -649,7 +679,7 @@ def suggest(
     from classifier.suggest import suggest_file
 
     result = suggest_file(input, output, model or default_model_path(), n=n, text_col=text_col, title_col=title_col,
-                          catalogue=_catalogue(catalogue), seed=seed, prefill=prefill)  # fmt: skip
+                          catalogue=_catalogue(catalogue, model=model), seed=seed, prefill=prefill)  # fmt: skip
     typer.echo(tr(f"从 {result.rows} 行（可分派 {result.routable} 行）中挑出 {result.chosen} 条 → {result.output}："
                   "请填写 department（和 screening）列后用 adapt 训练新模型",
                   f"{result.chosen} of {result.rows} rows ({result.routable} routable) -> {result.output}: fill in the "
@@ -673,7 +703,7 @@ def adapt(
     from classifier.training import metrics_line
 
     result = adapt_file(model or default_model_path(), data, out, text_col=text_col, title_col=title_col, weight=weight,
-                        allow_new_labels=allow_new_labels, catalogue=_catalogue(catalogue),
+                        allow_new_labels=allow_new_labels, catalogue=_catalogue(catalogue, model=model),
                         progress=lambda message: typer.echo(message, err=True))  # fmt: skip
     for warning in result.warnings:
         typer.echo(tr(f"注意：{warning}", f"Note: {warning}"), err=True)

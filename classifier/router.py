@@ -407,10 +407,11 @@ def catalogue_hits(model, docs: list[str]) -> np.ndarray | None:
 
 
 def catalogue_similarity(model, docs: list[str]) -> np.ndarray | None:
-    """Similarity of documents to each department's responsibility text when the model uses that rule."""
+    """Similarity of documents to each department's responsibility text when the model uses that rule (a city's
+    additions to the learned catalogue count in full: ``Catalogue.similarity``)."""
     if not model.rules.get("catalogue_weight") or model.catalogue is None or "department" not in model.labels:
         return None
-    return model.catalogue.similarity(docs, model.labels["department"])
+    return model.catalogue.similarity(docs, model.labels["department"], model.learned_catalogue)
 
 
 def route_rows(model, titles: Sequence[object], texts: Sequence[object]) -> pd.DataFrame:

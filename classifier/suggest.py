@@ -14,7 +14,9 @@ The score is uncertainty + disagreement. For **diversity**, the ``CANDIDATES * n
 candidates; they are grouped into ``n`` clusters (k-means over the TF-IDF of character 1–2-grams fitted on the
 file's own texts, reduced to 100 dimensions by truncated SVD and normalised) and each cluster gives its
 highest-scoring row, so the picks spread over the themes the model finds hard instead of piling up on near-copies
-of one confusing message. Texts that repeat count once. The chosen rows are written most informative first.
+of one confusing message. Texts that repeat count once. Rows screened 无效 (by the head or a rule, e.g. "测试测试")
+are picked only when too few other rows are left: their department (无) teaches the department head nothing, and
+the rules already catch them. The chosen rows are written most informative first.
 
 The measured learning curve against random choice is in the README (``benchmarks/adapt.py``).
 """
@@ -33,7 +35,7 @@ from classifier.catalogue import Catalogue
 from classifier.errors import InputError
 from classifier.i18n import tr
 from classifier.io import TableWriter, append_columns, check_output_path, open_table
-from classifier.router import LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, prepare, review_heads, route_prepared
+from classifier.router import INVALID, LINKED, NO_DEPARTMENT, PETITION, PETITION_OFFICE, prepare, review_heads, route_prepared
 
 LABEL_HEADS = ("screening", "department")
 """Heads whose empty columns the screener fills (those the model has; all its heads for a model with neither)."""
@@ -68,7 +70,7 @@ def informativeness(model: RoutingModel, docs: list[str], decided: pd.DataFrame,
     checks = {}
     if head == "department" and model.catalogue is not None:
         hits = model.catalogue.keyword_hits(docs, labels)
-        similarity = model.catalogue.similarity(docs, labels)
+        similarity = model.catalogue.similarity(docs, labels, model.learned_catalogue)
         pointed = np.where(hits.max(axis=1) > 0, hits.argmax(axis=1), similarity.argmax(axis=1))
         known = (hits.max(axis=1) > 0) | (similarity.max(axis=1) > 0)
         checks["catalogue"] = known & (np.array(labels, dtype=object)[pointed] != choice)
@@ -138,7 +140,11 @@ def suggest_rows(model: RoutingModel, titles: list, texts: list, n: int, *, seed
     decided = decided.iloc[at].reset_index(drop=True)
     good_docs = [docs[i] for i in at]
     scores, why = informativeness(model, good_docs, decided, probs)
-    picked = choose(scores, good_docs, n, seed)
+    invalid = decided["screening"].eq(INVALID).to_numpy() if "screening" in decided else np.zeros(len(at), dtype=bool)
+    picked = np.zeros(0, dtype=int)
+    for group in (np.flatnonzero(~invalid), np.flatnonzero(invalid)):  # 无效 rows only when the others run out
+        if len(group) and len(picked) < n:
+            picked = np.r_[picked, group[choose(scores[group], [good_docs[i] for i in group], n - len(picked), seed)]]
     columns = pd.DataFrame({"suggest_rank": np.arange(1, len(picked) + 1), "suggest_score": np.round(scores[picked], 4),
                             "suggest_reasons": [why[i] or COVERAGE for i in picked]})  # fmt: skip
     heads = [h for h in LABEL_HEADS if h in model.labels] or list(model.labels)

@@ -236,14 +236,16 @@ def _calibration_curve(decided: pd.DataFrame, truth: pd.DataFrame) -> dict | Non
     return {"x": [round(float(v), 5) for v in fitted.X_thresholds_], "y": [round(float(v), 5) for v in fitted.y_thresholds_]}
 
 
-def _rule_inputs(catalogue: Catalogue | None, docs: list[str], labels: dict) -> dict[str, np.ndarray | None]:
+def _rule_inputs(catalogue: Catalogue | None, docs: list[str], labels: dict,
+                 learned: Catalogue | None = None) -> dict[str, np.ndarray | None]:  # fmt: skip
     """What the router's rules read from ``docs``, as keyword arguments of ``decide``, computed once so that
     every candidate rule is scored without matching the lexicons again: catalogue keyword hits and similarity
-    to the responsibility texts (None without catalogue or department), screening cue hits and danger hits."""
+    to the responsibility texts (None without catalogue or department; ``learned``: see ``Catalogue.similarity``),
+    screening cue hits and danger hits."""
     inputs = {"keyword_hits": None, "catalogue_scores": None, "cue_counts": None, "danger": None}
     if catalogue is not None and "department" in labels:
         inputs["keyword_hits"] = catalogue.keyword_hits(docs, labels["department"])
-        inputs["catalogue_scores"] = catalogue.similarity(docs, labels["department"])
+        inputs["catalogue_scores"] = catalogue.similarity(docs, labels["department"], learned)
     if "screening" in labels:
         inputs["cue_counts"] = cue_hits(docs)
     if URGENT in labels:
@@ -336,6 +338,7 @@ def train(
     *,
     vocabulary_docs: Sequence[str] = (),
     catalogue: Catalogue | None = None,
+    learned_catalogue: Catalogue | None = None,
     data_files: Sequence[str] = (),
     progress: Callable[[str], None] = lambda message: None,
     sample_weight: Sequence[float] | None = None,
@@ -345,7 +348,8 @@ def train(
     """Train a model on ``frame`` (message schema + label columns) and save it to ``out``.
 
     ``sample_weight`` (one per row of ``frame``) weighs rows in the loss (model kinds that support it);
-    ``groups`` (one name per row) adds validation metrics per group. ``record`` adds fields to the metadata's
+    ``groups`` (one name per row) adds validation metrics per group. ``learned_catalogue``: the catalogue the
+    carried rule weights were tuned with, when ``catalogue`` replaces it (``adapt``). ``record`` adds fields to the metadata's
     ``training_data``. The artifact records how to rebuild its training data (for ``adapt``): with
     ``record={"source": "bundled"}``, ``frame`` is ``classifier.data.training_frame()``; otherwise the rows used
     are stored in the artifact (``training_data.csv.gz``, with a ``weight`` column when weighted), followed by
@@ -377,7 +381,7 @@ def train(
     valid_docs, truth = [docs[i] for i in valid_rows], frame.iloc[valid_rows].reset_index(drop=True)
     probs = model.predict_proba(valid_docs)
     metrics, thresholds, rules, decided = _tune(
-        probs, model.labels, valid_docs, truth, config, _rule_inputs(catalogue, valid_docs, model.labels),
+        probs, model.labels, valid_docs, truth, config, _rule_inputs(catalogue, valid_docs, model.labels, learned_catalogue),
         urgent_evidence=_out_of_fold_urgent(model, fit_docs, fit_targets, len(train_rows)),
     )
     for head, m in metrics.items():
@@ -409,7 +413,8 @@ def train(
             stored["weight"] = weights
         stored = pd.concat([stored, pd.DataFrame({"text": list(vocabulary_docs)})], ignore_index=True)
         stored = stored.fillna({column: "" for column in stored.columns if column != "weight"})
-    path = save_model(model, out, config=config, catalogue=catalogue, training_data=training_data,
+    path = save_model(model, out, config=config, catalogue=catalogue, learned_catalogue=learned_catalogue,
+                      training_data=training_data,
                       metrics={"validation": metrics, **({"validation_groups": group_metrics} if group_metrics else {})},
                       thresholds=thresholds, rules=rules, training_docs=docs, training_frame=stored)  # fmt: skip
     validation_mask = np.zeros(len(usable), dtype=bool)

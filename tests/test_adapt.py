@@ -83,6 +83,37 @@ def test_unknown_labels_are_listed_or_added_as_classes(base_dir, tmp_path):
     assert "水务局" in load_model(tmp_path / "new").labels["department"]
 
 
+def test_labels_typed_with_spaces_are_trimmed_and_no_department_label_is_said(base_dir, tmp_path):
+    spaced = [(i, t, x, f" {d} " if d else d, s) for i, t, x, d, s in CITY]  # cells typed in a spreadsheet
+    result = adapt(base_dir, city_frame(spaced), tmp_path / "spaced")
+    assert result.added == 3 and not result.new_labels
+    assert not any("department labels" in w for w in result.warnings)
+    screening_only = city_frame([(i, t, x, "", "政务服务") for i, t, x, _, _ in CITY])
+    result = adapt(base_dir, screening_only, tmp_path / "screening")
+    assert any("no department labels" in w for w in result.warnings)
+
+
+def test_an_adapted_model_keeps_the_catalogue_its_rules_learned(base_dir, tmp_path):
+    """With a city's catalogue, the new model routes with it and keeps the old one as learned, so what the city
+    added still counts in full; without one, nothing extra is stored."""
+    from classifier.artifact import LEARNED_CATALOGUE
+    from classifier.catalogue import Catalogue
+    from classifier.data import catalogue_path
+
+    raw = json.loads(catalogue_path().read_text(encoding="utf-8"))
+    next(d for d in raw["departments"] if d["name"] == "水利局")["matters"].append("排涝")
+    (tmp_path / "city.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    adapt(base_dir, city_frame(), tmp_path / "city", catalogue=Catalogue.load(tmp_path / "city.json"))
+    new, old = load_model(tmp_path / "city"), load_model(base_dir)
+    assert new.catalogue.get("水利局").matters[-1] == "排涝"
+    assert new.learned_catalogue.fingerprint == old.catalogue.fingerprint
+    assert new.catalogue.additions(new.learned_catalogue, ["水利局"]) == {"水利局": ["排涝"]}
+    adapt(base_dir, city_frame(), tmp_path / "plain")
+    assert not (tmp_path / "plain" / LEARNED_CATALOGUE).exists() and (tmp_path / "city" / LEARNED_CATALOGUE).exists()
+    plain = load_model(tmp_path / "plain")
+    assert plain.learned_catalogue is plain.catalogue
+
+
 def test_a_file_without_labels_is_an_error(base_dir, tmp_path):
     empty = city_frame([(r[0], r[1], r[2], "", "") for r in CITY])
     with pytest.raises(InputError, match="no labels at all"):

@@ -67,6 +67,20 @@ def test_prefill_and_more_rows_than_the_file(city_file, tiny_model_dir, tmp_path
     assert (chosen["department"] == chosen["guess_department"]).all()
 
 
+def test_rows_screened_invalid_come_last(shipped_model, tmp_path):
+    junk = [("测试", "测试测试"), ("", "asdfghjkl qwerty"), ("", "啊啊啊啊啊啊")]
+    path = tmp_path / "city.csv"
+    pd.DataFrame([{"标题": t, "内容": x} for t, x in NEW_CITY + junk]).to_csv(path, index=False)
+    titles, texts = [t for t, _ in junk], [x for _, x in junk]
+    assert (route_batch(shipped_model, titles, texts)[0]["screening"] == "无效").all()  # the rules catch them
+    suggest_file(path, tmp_path / "few.csv", shipped_model, n=5)
+    few = pd.read_csv(tmp_path / "few.csv", dtype=str, keep_default_na=False)
+    assert not set(few["内容"]) & set(texts)
+    suggest_file(path, tmp_path / "all.csv", shipped_model, n=20)
+    every = pd.read_csv(tmp_path / "all.csv", dtype=str, keep_default_na=False)
+    assert len(every) == 12 and set(every["内容"].tail(3)) == set(texts)
+
+
 def test_choose_takes_the_best_row_of_each_cluster():
     docs = ["河道清淤"] * 1 + ["河道淤积清淤排涝"] + ["拖欠工资农民工"] + ["拖欠工资半年"] + ["学校收费"] + ["学校补课收费"]
     scores = np.array([0.1, 0.9, 0.8, 0.2, 0.3, 0.4])

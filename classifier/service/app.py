@@ -252,7 +252,7 @@ def create_app(model_path: str | Path, settings: ServiceSettings | None = None) 
 
     @app.post("/admin/reload", response_model=Reloaded,
               responses={**refusals, **invalid, 409: {"model": Error, "description": "The model could not be "
-                         "loaded; the old one keeps serving (its version is in `model_version`)."}},
+                         "loaded (or the catalogue not read); the old one keeps serving (its version is in `model_version`)."}},
               summary="Load a model folder and swap it in")  # fmt: skip
     async def reload(body: ReloadRequest | None = None):
         """Load the model folder (by default the current one, read again), verify its checksums and put it in
@@ -318,8 +318,8 @@ async def _reload(service: Service, path: str | None, source: str) -> JSONRespon
             model = await asyncio.to_thread(slot.load, Path(path) if path else None)
         except (ModelError, OSError, ValueError) as error:
             service.metrics.reloads.labels("failed").inc()
-            LOG.error("model reload (%s) failed, model %s keeps serving: %s", source, previous, error)
-            return _error(409, f"model not reloaded, {previous} keeps serving: {error}", model_version=previous)
+            LOG.error("reload (%s) failed, model %s keeps serving: %s", source, previous, error)
+            return _error(409, f"not reloaded (model or catalogue), {previous} keeps serving: {error}", model_version=previous)
         service.metrics.reloads.labels("ok").inc()
         LOG.info("model reload (%s): %s -> %s from %s", source, previous, model.version, slot.path)
         restarting = settings.workers > 1 and settings.settings_file is not None

@@ -9,6 +9,7 @@ is routed at once and concurrent ones wait at most one batch. The event loop kee
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ import numpy as np
 from classifier.artifact import RoutingModel, load_model
 from classifier.catalogue import Catalogue
 from classifier.privacy import mask_text
-from classifier.router import route_rows
+from classifier.router import NO_DEPARTMENT, route_rows
 
 
 @dataclass
@@ -41,6 +42,10 @@ class ModelSlot:
         path = Path(path) if path is not None else self.path
         catalogue = Catalogue.load(self.catalogue) if self.catalogue is not None else None
         model = load_model(path).with_catalogue(catalogue)
+        departments = model.labels.get("department")
+        note = catalogue.mismatch_note(departments, ignore=[NO_DEPARTMENT]) if catalogue and departments else None
+        if note:
+            logging.getLogger("complaint_router.service").warning("%s", note)
         route_rows(model, ["预热"], ["加载分词词典，第一个请求不必等待。"])  # warm up before it serves
         self.path, self.model = path, model
         return model
