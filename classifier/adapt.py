@@ -218,7 +218,8 @@ def adapt(
                        progress=progress,
                        sample_weight=rows["weight"].to_numpy(), groups=rows["origin"].to_numpy(), record=record)  # fmt: skip
         held = rows.iloc[np.flatnonzero(result.validation_mask & (rows["origin"].to_numpy() == NEW))]
-        before = evaluate(old_model, held[list(SCHEMA) + heads].reset_index(drop=True))["heads"] if len(held) else {}
+        held = held[list(SCHEMA) + heads].reset_index(drop=True)
+        before = evaluate(old_model.with_catalogue(catalogue), held)["heads"] if len(held) else {}  # the new one's catalogue
     new_rows = {"rows": len(held), "heads": {}}
     if len(held):
         after = result.group_metrics.get(NEW, {})

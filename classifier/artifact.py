@@ -249,6 +249,13 @@ def _warn_versions(meta: dict) -> None:
                          f"Model was saved with other library versions: {', '.join(differ)}."), stacklevel=3)
 
 
+def read_catalogue(directory: str | Path) -> Catalogue | None:
+    """The department catalogue of a model folder (checksums verified), without loading the model; None if it has
+    none."""
+    meta = read_metadata(directory)
+    return Catalogue.load(Path(directory) / "catalogue.json") if "catalogue.json" in meta["files"] else None
+
+
 def load_model(directory: str | Path) -> RoutingModel:
     """Load an artifact directory of any model type, verifying checksums first."""
     directory = Path(directory)
@@ -263,5 +270,5 @@ def load_model(directory: str | Path) -> RoutingModel:
     model = cls.load(directory, config, labels)
     catalogue_file, learned_file = directory / "catalogue.json", directory / LEARNED_CATALOGUE
     catalogue = Catalogue.load(catalogue_file) if catalogue_file.exists() else None
-    learned = Catalogue.load(learned_file) if learned_file.exists() else catalogue
+    learned = Catalogue.load(learned_file) if LEARNED_CATALOGUE in meta["files"] else catalogue  # checksummed
     return RoutingModel(directory, meta, model, catalogue, learned)

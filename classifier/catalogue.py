@@ -104,14 +104,21 @@ class Catalogue:
             ],
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write the catalogue as JSON (the format ``load`` reads, indented for editing), atomically."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the catalogue as JSON (the format ``load`` reads, indented for editing), atomically. An existing
+        file (perhaps a city's edits) is replaced only with ``overwrite``; a model folder is never written into."""
         path = Path(path)
         if path.is_dir():
             raise InputError(tr(f"输出 {path} 是一个文件夹：应为 city.json 这样的文件名。",
                                 f"Output {path} is a folder: expected a file name such as city.json."))  # fmt: skip
         if not path.parent.is_dir():
             raise InputError(tr(f"输出文件夹 {path.parent} 不存在。", f"Output folder {path.parent} does not exist."))
+        if (path.parent / "metadata.json").exists():
+            raise InputError(tr(f"{path.parent} 是模型目录：其中的文件有校验和，请写到模型目录之外。",
+                                f"{path.parent} is a model folder (its files are checksummed): write outside it."))  # fmt: skip
+        if path.exists() and not overwrite:
+            raise InputError(tr(f"{path} 已存在（可能是改过的目录）：换一个文件名，或加 --force 覆盖。",
+                                f"{path} exists (perhaps an edited catalogue): choose another name, or pass --force to replace it."))  # fmt: skip
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

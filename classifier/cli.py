@@ -653,13 +653,17 @@ def import_encoder(
 def catalogue_command(
     output: Annotated[Path, typer.Option("--output", "-o", help=tr("写出的 JSON 文件，如 city.json", "JSON file to write, such as city.json."))],
     model: ModelOption = None,
+    force: Annotated[bool, typer.Option("--force", help=tr("覆盖已有的文件", "Replace an existing file."))] = False,
 ) -> None:
-    routing = _model(model)
-    if routing.catalogue is None:
-        fail(tr(f"模型 {routing.version} 没有部门目录（它不分派部门）。", f"Model {routing.version} has no department catalogue (it routes no departments)."))
-    path = routing.catalogue.save(output)
-    typer.echo(tr(f"{len(routing.catalogue.departments)} 个部门 → {path}：修改 scope、matters、examples、keywords 后用 --catalogue {path} 传入",
-                  f"{len(routing.catalogue.departments)} departments -> {path}: edit scope, matters, examples, keywords, then pass --catalogue {path}"), err=True)  # fmt: skip
+    from classifier.artifact import read_catalogue
+
+    folder = model or default_model_path()
+    catalogue = read_catalogue(folder)
+    if catalogue is None:
+        fail(tr(f"模型目录 {folder} 中没有部门目录（catalogue.json）。", f"Model folder {folder} holds no department catalogue (catalogue.json)."))
+    path = catalogue.save(output, overwrite=force)
+    typer.echo(tr(f"{len(catalogue.departments)} 个部门 → {path}：修改 scope、matters、examples、keywords 后用 --catalogue {path} 传入",
+                  f"{len(catalogue.departments)} departments -> {path}: edit scope, matters, examples, keywords, then pass --catalogue {path}"), err=True)  # fmt: skip
 
 
 @app.command(help=tr("挑出最值得人工标注的留言（模型最拿不准、各判断互相矛盾、覆盖各类主题），附模型的判断和前三候选。",
@@ -707,6 +711,13 @@ def adapt(
                         progress=lambda message: typer.echo(message, err=True))  # fmt: skip
     for warning in result.warnings:
         typer.echo(tr(f"注意：{warning}", f"Note: {warning}"), err=True)
+    if catalogue is not None:
+        typer.echo(tr(f"部门目录：{catalogue}（已存入新模型，本市新增的事项和关键词照样全额计入）",
+                      f"department catalogue: {catalogue} (stored in the new model; the city's added matters and "
+                      "keywords still count in full)"))  # fmt: skip
+    else:
+        typer.echo(tr("部门目录：沿用原模型的（本市改过的目录请用 --catalogue 传入）",
+                      "department catalogue: the old model's (pass a city's edited one with --catalogue)"))  # fmt: skip
     typer.echo(tr(f"新模型已写入 {result.path}：新增标注 {result.added} 行（权重 {result.weight}），替换原数据 {result.replaced} 行，"
                   f"无标签未使用 {result.unlabelled} 行",
                   f"new model written to {result.path}: {result.added} labelled rows added (weight {result.weight}), "

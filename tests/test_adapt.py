@@ -112,6 +112,8 @@ def test_an_adapted_model_keeps_the_catalogue_its_rules_learned(base_dir, tmp_pa
     assert not (tmp_path / "plain" / LEARNED_CATALOGUE).exists() and (tmp_path / "city" / LEARNED_CATALOGUE).exists()
     plain = load_model(tmp_path / "plain")
     assert plain.learned_catalogue is plain.catalogue
+    (tmp_path / "plain" / LEARNED_CATALOGUE).write_text('{"departments": []}', encoding="utf-8")  # not checksummed
+    assert load_model(tmp_path / "plain").learned_catalogue.fingerprint == plain.catalogue.fingerprint
 
 
 def test_a_file_without_labels_is_an_error(base_dir, tmp_path):

@@ -69,15 +69,17 @@ def test_a_city_edit_raises_the_edited_department(tmp_path):
 @pytest.mark.parametrize("weight", [None, 2.0])
 def test_the_router_follows_a_city_edit(shipped_model, tmp_path, weight):
     """The shipped model (its own tuned weight, then the smallest one training may choose) sends messages about
-    what the city added (排涝, 河道清淤) to 水利局, where it sends the 排涝 one elsewhere without the edit."""
+    what the city added (排涝, 河道清淤) to 水利局, where it sends the 排涝 ones elsewhere without the edit."""
     model = shipped_model
     if weight is not None:
         model = dataclasses.replace(model, metadata={**model.metadata, "rules": {**model.rules, "catalogue_weight": weight}})
     assert model.rules.get("catalogue_weight")
     edited = model.with_catalogue(edited_catalogue(tmp_path / "city.json"))
-    titles, texts = ["排涝不及时", RIVER[0]], ["昨晚暴雨，村里的农田全被淹了，排涝站一直没开泵。", RIVER[1]]
-    assert route_rows(model, titles, texts)["department"].iloc[0] != "水利局"
-    assert route_rows(edited, titles, texts)["department"].tolist() == ["水利局", "水利局"]
+    titles = ["排涝不及时", "排涝泵站", RIVER[0]]
+    texts = ["昨晚暴雨，村里的农田全被淹了，排涝站一直没开泵。", "城南排涝泵站的设备坏了，每到雨季小区地下车库就被淹。", RIVER[1]]
+    assert "水利局" not in route_rows(model, titles, texts)["department"].tolist()[:2]
+    routed = route_rows(edited, titles, texts)["department"].tolist()
+    assert routed == ["水利局"] * 3 if weight is None else routed[::2] == ["水利局"] * 2  # weight 2: ×7.4 at most
 
 
 def test_what_a_catalogue_adds_to_the_learned_one_counts_in_full(tmp_path):
@@ -121,8 +123,14 @@ def test_catalogue_command_writes_the_model_catalogue_to_edit(tiny_model_dir, ti
     assert result.exit_code == 0, result.output
     assert Catalogue.load(tmp_path / "city.json") == tiny_model.catalogue
     assert [p.name for p in tmp_path.iterdir()] == ["city.json"]  # no temporary file left
-    result = runner.invoke(app, ["catalogue", "-o", str(tmp_path), "-m", str(tiny_model_dir)])
-    assert result.exit_code == 2 and "is a folder" in result.output and "Traceback" not in result.output
+    (tmp_path / "city.json").write_text("{}", encoding="utf-8")  # a city's edits are not lost to a second run
+    result = runner.invoke(app, ["catalogue", "-o", str(tmp_path / "city.json"), "-m", str(tiny_model_dir)])
+    assert result.exit_code == 2 and "--force" in result.output and (tmp_path / "city.json").read_text() == "{}"
+    assert runner.invoke(app, ["catalogue", "-o", str(tmp_path / "city.json"), "-m", str(tiny_model_dir), "--force"]).exit_code == 0
+    assert Catalogue.load(tmp_path / "city.json") == tiny_model.catalogue
+    for output, expected in ((tmp_path, "is a folder"), (tiny_model_dir / "catalogue.json", "is a model folder")):
+        result = runner.invoke(app, ["catalogue", "-o", str(output), "-m", str(tiny_model_dir)])
+        assert result.exit_code == 2 and expected in result.output and "Traceback" not in result.output
 
 
 def test_a_catalogue_that_does_not_match_the_model_is_said(tiny_model_dir, tiny_model, tmp_path):
