@@ -198,7 +198,7 @@ def adapt(
     new = labelled[has_label].reset_index(drop=True)
     old, vocabulary = base_training_data(old_model)
     rows, replaced, notes = combine(old, new, old_model.heads, weight)
-    if "department" in old_model.heads and not new.get("department", pd.Series(dtype=str)).ne("").any():
+    if "department" in old_model.heads and ("department" not in new or new["department"].eq("").all()):
         notes.append(tr("标注文件的 department 列没有任何标签：新模型的部门判断学不到本市的标注。",
                         "The labelled file has no department labels: the new model's department head learns "
                         "nothing from the city."))  # fmt: skip

@@ -249,6 +249,11 @@ def _warn_versions(meta: dict) -> None:
                          f"Model was saved with other library versions: {', '.join(differ)}."), stacklevel=3)
 
 
+def read_labels(directory: str | Path) -> dict[str, list[str]]:
+    """The sorted labels of each head of a model folder (``labels.json``; ``load_model`` verifies its checksum)."""
+    return json.loads((Path(directory) / "labels.json").read_text(encoding="utf-8"))
+
+
 def read_catalogue(directory: str | Path) -> Catalogue | None:
     """The department catalogue of a model folder (checksums verified), without loading the model; None if it has
     none."""
@@ -262,7 +267,7 @@ def load_model(directory: str | Path) -> RoutingModel:
     meta = read_metadata(directory)
     _warn_versions(meta)
     config = TrainConfig.from_dict(meta["config"])
-    labels = json.loads((directory / "labels.json").read_text(encoding="utf-8"))
+    labels = read_labels(directory)
     try:
         cls = model_class(meta.get("model_type"))
     except ModelError as error:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,29 +105,20 @@ class Catalogue:
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the catalogue as JSON (the format ``load`` reads, indented for editing), atomically. An existing
         file (perhaps a city's edits) is replaced only with ``overwrite``; a model folder is never written into."""
+        from classifier.io.writers import check_output_folder, write_text_file
+
         path = Path(path)
         if path.is_dir():
             raise InputError(tr(f"输出 {path} 是一个文件夹：应为 city.json 这样的文件名。",
                                 f"Output {path} is a folder: expected a file name such as city.json."))  # fmt: skip
-        if not path.parent.is_dir():
-            raise InputError(tr(f"输出文件夹 {path.parent} 不存在。", f"Output folder {path.parent} does not exist."))
+        check_output_folder(path.parent)
         if (path.parent / "metadata.json").exists():
             raise InputError(tr(f"{path.parent} 是模型目录：其中的文件有校验和，请写到模型目录之外。",
                                 f"{path.parent} is a model folder (its files are checksummed): write outside it."))  # fmt: skip
         if path.exists() and not overwrite:
             raise InputError(tr(f"{path} 已存在（可能是改过的目录）：换一个文件名，或加 --force 覆盖。",
                                 f"{path} exists (perhaps an edited catalogue): choose another name, or pass --force to replace it."))  # fmt: skip
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.to_dict(), handle, ensure_ascii=False, indent=2)
-                handle.write("\n")
-            os.chmod(temp, 0o644)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_text_file(path, json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
 
     def mismatch_note(self, departments: Sequence[str], ignore: Sequence[str] = ()) -> str | None:
         """A one-line warning when some of a model's ``departments`` have no entry in this catalogue (they route
@@ -151,9 +140,12 @@ class Catalogue:
 
     @property
     def fingerprint(self) -> str:
-        """SHA-256 of the catalogue's content (departments and deadline classes), the same for equal catalogues."""
-        content = json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(content.encode("utf-8")).hexdigest()
+        """SHA-256 of the catalogue's content (departments and deadline classes), the same for equal catalogues;
+        computed once (routing reads it for every batch)."""
+        if "fingerprint" not in self._indexes:
+            content = json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
+            self._indexes["fingerprint"] = hashlib.sha256(content.encode("utf-8")).hexdigest()
+        return self._indexes["fingerprint"]
 
     def get(self, name: str) -> Department | None:
         return next((d for d in self.departments if d.name == name), None)

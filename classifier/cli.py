@@ -35,7 +35,7 @@ def _language_from_argv(argv: list[str]) -> None:
 
 _language_from_argv(sys.argv)
 
-from classifier.artifact import default_model_path, load_model  # noqa: E402  (after the language is set)
+from classifier.artifact import default_model_path, load_model, read_labels  # noqa: E402  (after the language is set)
 from classifier.config import TrainConfig  # noqa: E402
 from classifier.errors import UserError  # noqa: E402
 from classifier.router import NO_DEPARTMENT, UNROUTABLE_ZH, URGENT, URGENT_YES  # noqa: E402
@@ -126,10 +126,10 @@ def _catalogue(path: Optional[Path], labels: Optional[dict] = None, model: Optio
     catalogue = Catalogue.load(path)
     if labels is None:
         try:
-            labels = json.loads((Path(model or default_model_path()) / "labels.json").read_text(encoding="utf-8"))
+            labels = read_labels(model or default_model_path())
         except (OSError, ValueError):  # the model folder's own error comes when it is loaded
             labels = {}
-    note = catalogue.mismatch_note(labels["department"], ignore=[NO_DEPARTMENT]) if "department" in labels else None
+    note = catalogue.mismatch_note(labels.get("department", []), ignore=[NO_DEPARTMENT])
     if note:
         typer.echo(tr(f"注意：{note}", f"Note: {note}"), err=True)
     return catalogue

@@ -46,7 +46,7 @@ def check_output_path(path: str | Path) -> Path:
                             f"Output {path} is a folder: expected a file name such as routed.csv."))
     table_format(path, writing=True)
     folder = path.parent
-    _check_output_folder(folder)
+    check_output_folder(folder)
     if path.exists() and not os.access(path, os.W_OK):
         raise InputError(tr(f"输出文件 {path} 已存在且为只读：应为可以覆盖的文件。",
                             f"Output file {path} exists and is read-only: expected a file you may replace."))
@@ -67,11 +67,11 @@ def _check_dataset_output(path: Path) -> Path:
                                 "或 complaint-router 写出的数据集（会被替换）。",
                                 f"Output folder {path} holds other files ({listed}): expected a "
                                 "new or empty folder, or a dataset written by complaint-router (it is replaced)."))  # fmt: skip
-    _check_output_folder(folder)
+    check_output_folder(folder)
     return path
 
 
-def _check_output_folder(folder: Path) -> None:
+def check_output_folder(folder: Path) -> None:
     """The folder an output goes into exists and is writable."""
     if not folder.is_dir():
         found = "a file" if folder.exists() else "nothing"
@@ -90,6 +90,30 @@ def temporary_folder(path: Path) -> Path:
     except OSError:
         pass
     return temp
+
+
+def temporary_file(path: Path) -> Path:
+    """A new hidden empty file beside ``path`` with the usual permissions, to be renamed to ``path`` when done."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes 0600; the output gets the usual permissions
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return Path(temp)
+
+
+def write_text_file(path: Path, text: str) -> Path:
+    """``text`` written to ``path`` in UTF-8 atomically (a ``temporary_file`` renamed over it)."""
+    temp = temporary_file(path)
+    try:
+        temp.write_text(text, encoding="utf-8")
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def commit_folder(temp: Path, path: Path) -> Path:
@@ -127,14 +151,7 @@ class TableWriter:
             self._temp = temporary_folder(self.path)
         else:
             self.format, self.gzipped = table_format(self.path, writing=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
-            self._temp = Path(temp)
-            try:
-                os.fchmod(fd, 0o666 & ~umask())  # mkstemp makes 0600; the output gets the usual permissions
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+            self._temp = temporary_file(self.path)
         self._rows = 0
         self._parts = 0
         self._parquet: ParquetFileWriter | None = None

@@ -42,8 +42,7 @@ class ModelSlot:
         path = Path(path) if path is not None else self.path
         catalogue = Catalogue.load(self.catalogue) if self.catalogue is not None else None
         model = load_model(path).with_catalogue(catalogue)
-        departments = model.labels.get("department")
-        note = catalogue.mismatch_note(departments, ignore=[NO_DEPARTMENT]) if catalogue and departments else None
+        note = catalogue.mismatch_note(model.labels.get("department", []), ignore=[NO_DEPARTMENT]) if catalogue else None
         if note:
             logging.getLogger("complaint_router.service").warning("%s", note)
         route_rows(model, ["预热"], ["加载分词词典，第一个请求不必等待。"])  # warm up before it serves
